@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Each creates .venv and installs the project into it on first use (or when pyproject.toml changes).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint schema bench-help clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --editable '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/starling serve
+
+test: $(STAMP) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+schema: $(STAMP)
+	$(BIN)/starling export-schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

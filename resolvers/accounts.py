@@ -1,0 +1,81 @@
+"""Account mutations and the viewer/user queries."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.accounts import (
+    AuthPayload,
+    LoginInput,
+    LogoutPayload,
+    RegisterInput,
+    UpdateProfileInput,
+    UpdateProfilePayload,
+)
+from schema.context import Info
+from schema.errors import user_errors
+from schema.users import User
+from starling.errors import DomainError
+from starling.services import accounts
+
+
+async def register(info: Info, input: RegisterInput) -> AuthPayload:
+    try:
+        result = await accounts.register(
+            info.context.core,
+            username=input.username,
+            email=input.email,
+            password=input.password,
+            display_name=input.display_name,
+            user_agent=info.context.user_agent,
+        )
+    except DomainError as error:
+        return AuthPayload(errors=user_errors(error))
+    return AuthPayload(token=result.token, user=User.from_model(result.user))
+
+
+async def login(info: Info, input: LoginInput) -> AuthPayload:
+    try:
+        result = await accounts.login(
+            info.context.core,
+            username_or_email=input.username_or_email,
+            password=input.password,
+            user_agent=info.context.user_agent,
+        )
+    except DomainError as error:
+        return AuthPayload(errors=user_errors(error))
+    return AuthPayload(token=result.token, user=User.from_model(result.user))
+
+
+async def logout(info: Info) -> LogoutPayload:
+    info.context.require_viewer()
+    assert info.context.token is not None
+    await accounts.logout(info.context.core, info.context.token)
+    return LogoutPayload(success=True)
+
+
+async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+    viewer_id = info.context.require_viewer()
+    changes = {
+        name: getattr(input, name)
+        for name in accounts.PROFILE_FIELDS
+        if getattr(input, name) is not strawberry.UNSET
+    }
+    try:
+        user = await accounts.update_profile(info.context.core, viewer_id, changes)
+    except DomainError as error:
+        return UpdateProfilePayload(errors=user_errors(error))
+    info.context.loaders.user_by_id.prime(user.id, user, force=True)
+    return UpdateProfilePayload(user=User.from_model(user))
+
+
+async def viewer(info: Info) -> User | None:
+    if info.context.viewer_id is None:
+        return None
+    user = await info.context.loaders.user_by_id.load(info.context.viewer_id)
+    return User.from_model(user) if user is not None else None
+
+
+async def user(info: Info, username: str) -> User | None:
+    found = await info.context.loaders.user_by_username.load(username.strip().lstrip("@"))
+    return User.from_model(found) if found is not None else None

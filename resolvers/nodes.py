@@ -1,0 +1,31 @@
+"""node(id:) and nodes(ids:): refetch any object by its global id."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from schema.context import Info
+from schema.node import Node, from_global_id
+from schema.users import User
+from starling.errors import DomainError, ErrorCode
+
+MAX_NODES = 100
+
+
+async def node(info: Info, id: strawberry.ID) -> Node | None:
+    decoded = from_global_id(id)
+    if decoded is None:
+        return None
+    type_name, db_id = decoded
+    if type_name == "User":
+        user = await info.context.loaders.user_by_id.load(db_id)
+        return User.from_model(user) if user is not None else None
+    return None
+
+
+async def nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    if len(ids) > MAX_NODES:
+        raise DomainError(ErrorCode.BAD_USER_INPUT, f"At most {MAX_NODES} ids.", "ids")
+    return list(await asyncio.gather(*(node(info, i) for i in ids)))

@@ -1,0 +1,37 @@
+"""The typed request context every resolver receives as ``info.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.types import Info as StrawberryInfo
+
+from dataloaders import Loaders
+from starling.core import Core
+from starling.errors import DomainError, ErrorCode
+
+
+@dataclass
+class Context:
+    core: Core
+    loaders: Loaders
+    request: Request | WebSocket | None = None
+    token: str | None = None
+    viewer_id: int | None = None
+    # Set by strawberry from a WebSocket's connection_init payload.
+    connection_params: dict[str, object] | None = None
+
+    def require_viewer(self) -> int:
+        """The signed-in user's id, or an UNAUTHENTICATED error."""
+        if self.viewer_id is None:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "You need to be signed in.")
+        return self.viewer_id
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.request.headers.get("user-agent") if self.request is not None else None
+
+
+Info = StrawberryInfo[Context, None]

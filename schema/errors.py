@@ -1,0 +1,102 @@
+"""How domain errors reach clients.
+
+- Field problems go in a mutation payload's ``errors: [UserError!]!``.
+- Request-level problems (UNAUTHENTICATED, RATE_LIMITED, ...) become top-level GraphQL errors with
+  ``extensions.code``.
+- Anything else is masked as INTERNAL_SERVER_ERROR (logged with its traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from starling.errors import DomainError, ErrorCode, unpack
+
+log = logging.getLogger("starling.graphql")
+
+ErrorCodeEnum = strawberry.enum(ErrorCode, name="ErrorCode", description="What went wrong.")
+
+REQUEST_LEVEL_CODES = frozenset(
+    {
+        ErrorCode.UNAUTHENTICATED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.QUERY_TOO_COMPLEX,
+        ErrorCode.BAD_USER_INPUT,
+        ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+    }
+)
+
+
+@strawberry.type(description="A problem with a mutation's input, tied to a field when it can be.")
+class UserError:
+    code: ErrorCodeEnum  # type: ignore[valid-type]
+    field: str | None
+    message: str
+
+
+def user_errors(error: DomainError) -> list[UserError]:
+    """The payload errors for a DomainError, re-raising request-level ones as top-level errors."""
+    problems = unpack(error)
+    for problem in problems:
+        if problem.code in REQUEST_LEVEL_CODES:
+            raise problem
+    return [UserError(code=p.code, field=p.field, message=p.message) for p in problems]
+
+
+def coded_graphql_error(
+    error: GraphQLError, code: ErrorCode, message: str | None = None
+) -> GraphQLError:
+    return GraphQLError(
+        message=message or error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={**(error.extensions or {}), "code": code.value},
+    )
+
+
+_TOO_COMPLEX = re.compile(
+    r"exceeds maximum operation depth|\d+ aliases found|more than \d+ tokens", re.I
+)
+
+
+class ErrorCodes(MaskErrors):
+    """Gives every error an ``extensions.code`` and masks the unexpected ones.
+
+    MaskErrors masks everything by default; here only errors that are not ours are masked.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            should_mask_error=self._is_unexpected, error_message="Internal server error."
+        )
+
+    @staticmethod
+    def _is_unexpected(error: GraphQLError) -> bool:
+        original = error.original_error
+        return original is not None and not isinstance(original, DomainError | GraphQLError)
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._with_code(error) for error in errors]
+
+    def _with_code(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if self._is_unexpected(error):
+            log.error("unexpected error at %s", error.path, exc_info=original)
+            return coded_graphql_error(error, ErrorCode.INTERNAL_SERVER_ERROR, self.error_message)
+        if isinstance(original, DomainError):
+            return coded_graphql_error(error, original.code, original.message)
+        if error.extensions and "code" in error.extensions:
+            return error
+        if _TOO_COMPLEX.search(error.message):
+            return coded_graphql_error(error, ErrorCode.QUERY_TOO_COMPLEX)
+        # Syntax and validation errors: the document or its variables are wrong.
+        return coded_graphql_error(error, ErrorCode.BAD_USER_INPUT)

@@ -1,0 +1,87 @@
+"""The Starlette application: /graphql, /healthz, /readyz, wired explicitly, clients owned by the
+lifespan (opened once, closed once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from arq.worker import Worker
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from schema.build import build_schema
+from server.graphql import StarlingGraphQL
+from starling.config import Settings
+from starling.core import Core
+from workers.settings import worker_options
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Liveness with dependencies: PostgreSQL and Redis answer."""
+    core: Core = request.app.state.core
+    checks: dict[str, str] = {}
+    try:
+        async with core.db.read_session() as session:
+            await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=2)
+        checks["postgres"] = "ok"
+    except Exception as exc:  # report, don't raise: this is the health endpoint
+        checks["postgres"] = f"error: {type(exc).__name__}"
+    try:
+        await asyncio.wait_for(core.redis.main.ping(), timeout=2)
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ok" if healthy else "degraded", **checks}, 200 if healthy else 503
+    )
+
+
+async def readyz(request: Request) -> JSONResponse:
+    ready = getattr(request.app.state, "ready", False)
+    return JSONResponse({"ready": ready}, 200 if ready else 503)
+
+
+def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
+    """The API. Settings must name a database and Redis (``ensure_services``) and migrations must
+    have run (``starling serve`` does both)."""
+    graphql = StarlingGraphQL(build_schema(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        core = Core.open(settings)
+        app.state.core = core
+        worker_task: asyncio.Task[None] | None = None
+        worker: Worker | None = None
+        if run_worker:
+            worker = Worker(**worker_options(settings), handle_signals=False)
+            worker_task = asyncio.create_task(worker.async_run())
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            if worker is not None and worker_task is not None:
+                await worker.close()
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            await core.close()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,98 @@
+"""Settings, read once from ``STARLING_*`` environment variables into typed values.
+
+Nothing else in the project reads ``os.environ``. Every URL is optional: without one, Starling
+starts an embedded server for that role (see ``starling.embedded``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STARLING_", frozen=True, extra="ignore")
+
+    mode: Mode = Mode.DEV
+    secret_key: str = Field(default="dev-secret-change-me", min_length=16)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # PostgreSQL: the primary, and an optional streaming replica for read-only queries.
+    database_url: str | None = None
+    database_replica_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1)
+
+    # Redis: one URL for everything, or one per role so each can be scaled apart.
+    redis_url: str | None = None
+    redis_queue_url: str | None = None
+    redis_timeline_url: str | None = None
+    redis_pubsub_url: str | None = None
+
+    opensearch_url: str | None = None
+
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = "starling-media"
+    s3_region: str | None = None
+    s3_secure: bool = True
+
+    # Where embedded servers and local media live when no URL is configured.
+    data_dir: Path = Path("var")
+    media_dir: Path | None = None
+
+    # Accounts.
+    session_ttl_days: int = Field(default=30, ge=1)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    # GraphQL limits.
+    max_query_depth: int = Field(default=12, ge=2)
+    max_aliases: int = Field(default=30, ge=1)
+    max_query_tokens: int = Field(default=2000, ge=100)
+
+    @model_validator(mode="after")
+    def _production_needs_real_services(self) -> Settings:
+        if self.mode is Mode.PRODUCTION:
+            missing = [
+                name
+                for name, value in (
+                    ("STARLING_DATABASE_URL", self.database_url),
+                    ("STARLING_REDIS_URL", self.redis_url),
+                )
+                if not value
+            ]
+            if self.secret_key == "dev-secret-change-me":
+                missing.append("STARLING_SECRET_KEY")
+            if missing:
+                raise ValueError(f"production mode needs {', '.join(missing)}")
+        return self
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
+
+    def redis_url_for(self, role: str) -> str:
+        """The Redis URL for one role (main, queue, timeline, pubsub), falling back to ``redis_url``."""
+        specific = getattr(self, f"redis_{role}_url", None)
+        url = specific or self.redis_url
+        if url is None:
+            raise RuntimeError("no Redis URL: call starling.embedded.ensure_services first")
+        return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

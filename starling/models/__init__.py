@@ -1,0 +1,53 @@
+"""All tables. Importing this package registers every model on ``Base.metadata``."""
+
+from starling.models.base import Base
+from starling.models.engagement import Bookmark, Like
+from starling.models.graph import Block, Follower, Following, FollowRequest, Mute
+from starling.models.media import Media, MediaKind, MediaStatus
+from starling.models.notifications import Notification, NotificationKind
+from starling.models.outbox import OutboxEvent
+from starling.models.tweets import (
+    Tweet,
+    TweetHashtag,
+    TweetMedia,
+    TweetMention,
+    TweetStats,
+    TweetVersion,
+)
+from starling.models.users import (
+    ApiClient,
+    PersistedDocument,
+    Session,
+    User,
+    UserSettings,
+    UserStats,
+)
+
+__all__ = [
+    "ApiClient",
+    "Base",
+    "Block",
+    "Bookmark",
+    "FollowRequest",
+    "Follower",
+    "Following",
+    "Like",
+    "Media",
+    "MediaKind",
+    "MediaStatus",
+    "Mute",
+    "Notification",
+    "NotificationKind",
+    "OutboxEvent",
+    "PersistedDocument",
+    "Session",
+    "Tweet",
+    "TweetHashtag",
+    "TweetMedia",
+    "TweetMention",
+    "TweetStats",
+    "TweetVersion",
+    "User",
+    "UserSettings",
+    "UserStats",
+]

@@ -1,0 +1,127 @@
+"""Accounts: users, their counters and settings, login sessions, API clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from starling.models.base import Base, created_at, snowflake_pk
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Usernames and emails are unique whatever their case.
+        Index("uq_users_username_lower", func.lower(text("username")), unique=True),
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        CheckConstraint("username ~ '^[A-Za-z0-9_]{1,15}$'", name="username_format"),
+    )
+
+    id: Mapped[snowflake_pk]
+    username: Mapped[str] = mapped_column(String(15))
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(Text)
+    display_name: Mapped[str] = mapped_column(String(50))
+    bio: Mapped[str | None] = mapped_column(String(160))
+    location: Mapped[str | None] = mapped_column(String(30))
+    website: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(2))
+    avatar_media_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("media.id", ondelete="SET NULL", use_alter=True)
+    )
+    verified: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    protected: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[created_at]
+    # Fan-out skips followers inactive for a while; their home timeline is rebuilt on return.
+    last_active_at: Mapped[created_at]
+
+
+class UserStats(Base):
+    __tablename__ = "user_stats"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followers_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    following_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    tweets_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    likes_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    updated_at: Mapped[created_at]
+
+
+class UserSettings(Base):
+    __tablename__ = "user_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(10), server_default=text("'en'"))
+    timezone: Mapped[str] = mapped_column(String(64), server_default=text("'UTC'"))
+    notification_preferences: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    privacy_settings: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    updated_at: Mapped[created_at]
+
+
+class Session(Base):
+    """A login: the client holds an opaque token, we keep only its SHA-256."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[snowflake_pk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[created_at]
+    last_used_at: Mapped[created_at]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ApiClient(Base):
+    """A third-party client: its key (hashed), rate limit, and whether it may send free-form queries."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[snowflake_pk]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    trusted_documents_only: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    requests_per_minute: Mapped[int] = mapped_column(Integer, server_default=text("600"))
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[datetime | None]
+
+
+class PersistedDocument(Base):
+    """A GraphQL document known by its SHA-256 (APQ and the trusted-documents registry)."""
+
+    __tablename__ = "persisted_documents"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="CASCADE"), index=True
+    )
+    # Trusted documents were registered ahead of time; APQ documents were learnt from traffic.
+    trusted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[created_at]

@@ -1,0 +1,72 @@
+"""Keyset pagination: opaque cursors over a sort key, pages that stay stable as rows arrive."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from starling.errors import DomainError, ErrorCode
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """``first`` items after the position ``after`` (a decoded cursor key, or None for the top)."""
+
+    first: int
+    after: tuple[int | str, ...] | None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Items with the cursor key of each, and whether more follow."""
+
+    items: list[T]
+    keys: list[tuple[int | str, ...]]
+    has_next_page: bool
+
+
+def encode_cursor(key: tuple[int | str, ...]) -> str:
+    raw = json.dumps(list(key), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int | str, ...]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise DomainError(ErrorCode.BAD_USER_INPUT, "Invalid cursor.", "after") from exc
+    if not isinstance(value, list) or not all(
+        isinstance(part, int | str) and not isinstance(part, bool) for part in value
+    ):
+        raise DomainError(ErrorCode.BAD_USER_INPUT, "Invalid cursor.", "after")
+    return tuple(value)
+
+
+def page_request(first: int | None, after: str | None) -> PageRequest:
+    """Validate connection arguments: ``first`` from 1 to 100 (default 20), a well-formed cursor."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise DomainError(
+            ErrorCode.BAD_USER_INPUT, f"first must be between 1 and {MAX_PAGE_SIZE}.", "first"
+        )
+    return PageRequest(first=size, after=decode_cursor(after) if after else None)
+
+
+def page_from_rows(
+    rows: list[T], keys: list[tuple[int | str, ...]], request: PageRequest
+) -> Page[T]:
+    """Build a page from ``request.first + 1`` fetched rows: the extra row only says more follow."""
+    return Page(
+        items=rows[: request.first],
+        keys=keys[: request.first],
+        has_next_page=len(rows) > request.first,
+    )

@@ -1,0 +1,289 @@
+"""Accounts: register, log in, log out, update a profile.
+
+Every input is validated before anything is written; all problems are reported together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from starling.config import Settings
+from starling.core import Core
+from starling.errors import DomainError, ErrorCode, ErrorCollector
+from starling.models import User, UserSettings, UserStats
+from starling.storage import rate_limits, sessions
+from starling.text import has_control_characters, normalize
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+REGION_PATTERN = re.compile(r"^[A-Z]{2}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+DISPLAY_NAME_MAX, BIO_MAX, LOCATION_MAX, WEBSITE_MAX = 50, 160, 30, 100
+COMMON_PASSWORDS_CHECKED = 10_000
+LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW_SECONDS = 10, 900
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    token: str
+    user: User
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"][:COMMON_PASSWORDS_CHECKED])
+
+
+@cache
+def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    """Argon2id with the configured cost."""
+    return _hasher(
+        settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
+    )
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _check_username(username: str, errors: ErrorCollector) -> None:
+    if not USERNAME_PATTERN.fullmatch(username):
+        errors.add(
+            ErrorCode.INVALID_USERNAME,
+            "Usernames are 1 to 15 letters, digits or underscores.",
+            "username",
+        )
+
+
+def _normalized_email(email: str, errors: ErrorCollector) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        errors.add(ErrorCode.INVALID_EMAIL, str(exc), "email")
+        return email
+
+
+def _check_password(password: str, username: str, email: str, errors: ErrorCollector) -> None:
+    if len(password) < PASSWORD_MIN:
+        errors.add(
+            ErrorCode.TOO_SHORT, f"Passwords need at least {PASSWORD_MIN} characters.", "password"
+        )
+    elif len(password) > PASSWORD_MAX:
+        errors.add(
+            ErrorCode.TOO_LONG, f"Passwords have at most {PASSWORD_MAX} characters.", "password"
+        )
+    elif password.lower() in _common_passwords() or password.lower() in {
+        username.lower(),
+        email.lower(),
+    }:
+        errors.add(
+            ErrorCode.WEAK_PASSWORD,
+            "This password is too common or too easy to guess; choose another.",
+            "password",
+        )
+
+
+def _clean_text(
+    value: str | None,
+    field: str,
+    max_length: int,
+    errors: ErrorCollector,
+    *,
+    required: bool = False,
+    multiline: bool = False,
+) -> str | None:
+    """Normalised text, or None when empty and not required."""
+    cleaned = normalize(value) if value is not None else ""
+    if not cleaned:
+        if required:
+            errors.add(ErrorCode.REQUIRED, f"{field} cannot be empty.", field)
+        return None
+    if has_control_characters(cleaned, allow_newlines=multiline):
+        errors.add(ErrorCode.INVALID, f"{field} contains control characters.", field)
+    if len(cleaned) > max_length:
+        errors.add(ErrorCode.TOO_LONG, f"{field} has at most {max_length} characters.", field)
+    return cleaned
+
+
+def _clean_website(value: str | None, errors: ErrorCollector) -> str | None:
+    website = _clean_text(value, "website", WEBSITE_MAX, errors)
+    if website is None:
+        return None
+    if "://" not in website:
+        website = "https://" + website
+    parts = urlsplit(website)
+    host = parts.hostname or ""
+    if parts.scheme not in {"http", "https"} or "." not in host or " " in website:
+        errors.add(ErrorCode.INVALID_URL, "website must be an http(s) URL.", "website")
+    elif len(website) > WEBSITE_MAX:
+        errors.add(ErrorCode.TOO_LONG, f"website has at most {WEBSITE_MAX} characters.", "website")
+    return website
+
+
+def _clean_region(value: str | None, errors: ErrorCollector) -> str | None:
+    if value is None or not value.strip():
+        return None
+    region = value.strip().upper()
+    if not REGION_PATTERN.fullmatch(region):
+        errors.add(
+            ErrorCode.INVALID_REGION, "region is a two-letter ISO 3166-1 country code.", "region"
+        )
+    return region
+
+
+# --- use cases ------------------------------------------------------------------------------
+
+
+async def register(
+    core: Core,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    display_name: str | None = None,
+    user_agent: str | None = None,
+) -> AuthResult:
+    errors = ErrorCollector()
+    username = username.strip()
+    _check_username(username, errors)
+    email = _normalized_email(email, errors)
+    _check_password(password, username, email, errors)
+    name = _clean_text(display_name or username, "displayName", DISPLAY_NAME_MAX, errors)
+    errors.raise_if_any()
+
+    async with core.db.read_session() as session:
+        taken = (
+            await session.execute(
+                select(User.username, User.email).where(
+                    or_(
+                        func.lower(User.username) == username.lower(),
+                        func.lower(User.email) == email,
+                    )
+                )
+            )
+        ).all()
+    for row in taken:
+        if row.username.lower() == username.lower():
+            errors.add(ErrorCode.USERNAME_TAKEN, "This username is taken.", "username")
+        if row.email.lower() == email:
+            errors.add(ErrorCode.EMAIL_TAKEN, "An account with this email exists.", "email")
+    errors.raise_if_any()
+
+    password_hash = await asyncio.to_thread(password_hasher(core.settings).hash, password)
+    try:
+        async with core.db.session() as session:
+            user = User(
+                username=username, email=email, password_hash=password_hash, display_name=name
+            )
+            session.add(user)
+            await session.flush()
+            session.add_all([UserStats(user_id=user.id), UserSettings(user_id=user.id)])
+    except IntegrityError as exc:
+        # Lost a race with another registration between the check and the insert.
+        raise _taken_error(exc) from exc
+    token = await sessions.create(core, user.id, user_agent)
+    return AuthResult(token=token, user=user)
+
+
+def _taken_error(exc: IntegrityError) -> DomainError:
+    if "uq_users_email_lower" in str(exc.orig):
+        return DomainError(ErrorCode.EMAIL_TAKEN, "An account with this email exists.", "email")
+    return DomainError(ErrorCode.USERNAME_TAKEN, "This username is taken.", "username")
+
+
+async def login(
+    core: Core, *, username_or_email: str, password: str, user_agent: str | None = None
+) -> AuthResult:
+    identifier = username_or_email.strip().lower()
+    bucket = f"login:{identifier}"
+    if not await rate_limits.hit(
+        core.redis.main, bucket, LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW_SECONDS
+    ):
+        raise DomainError(
+            ErrorCode.RATE_LIMITED, "Too many failed logins; try again in a few minutes."
+        )
+    async with core.db.read_session() as session:
+        user = await session.scalar(
+            select(User).where(
+                or_(func.lower(User.username) == identifier, func.lower(User.email) == identifier)
+            )
+        )
+    hasher = password_hasher(core.settings)
+    if user is None or not await asyncio.to_thread(_verify, hasher, user.password_hash, password):
+        raise DomainError(
+            ErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password.", "password"
+        )
+    await rate_limits.reset(core.redis.main, bucket)
+    if hasher.check_needs_rehash(user.password_hash):
+        new_hash = await asyncio.to_thread(hasher.hash, password)
+        async with core.db.session() as session:
+            await session.execute(
+                update(User).where(User.id == user.id).values(password_hash=new_hash)
+            )
+    token = await sessions.create(core, user.id, user_agent)
+    return AuthResult(token=token, user=user)
+
+
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def logout(core: Core, token: str) -> None:
+    await sessions.revoke(core, token)
+
+
+PROFILE_FIELDS = ("display_name", "bio", "location", "website", "protected", "region")
+
+
+async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> User:
+    """Apply the fields present in ``changes`` (a None value clears an optional field)."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown profile fields: {sorted(unknown)}")
+    errors = ErrorCollector()
+    values: dict[str, Any] = {}
+    if "display_name" in changes:
+        values["display_name"] = _clean_text(
+            changes["display_name"], "displayName", DISPLAY_NAME_MAX, errors, required=True
+        )
+    if "bio" in changes:
+        values["bio"] = _clean_text(changes["bio"], "bio", BIO_MAX, errors, multiline=True)
+    if "location" in changes:
+        values["location"] = _clean_text(changes["location"], "location", LOCATION_MAX, errors)
+    if "website" in changes:
+        values["website"] = _clean_website(changes["website"], errors)
+    if "region" in changes:
+        values["region"] = _clean_region(changes["region"], errors)
+    if "protected" in changes:
+        if changes["protected"] is None:
+            errors.add(ErrorCode.REQUIRED, "protected cannot be null.", "protected")
+        values["protected"] = changes["protected"]
+    errors.raise_if_any()
+
+    async with core.db.session() as session:
+        if values:
+            await session.execute(
+                update(User).where(User.id == user_id).values(**values, updated_at=func.now())
+            )
+        user = await session.get(User, user_id, populate_existing=True)
+    if user is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such user.")
+    return user

@@ -1,0 +1,80 @@
+"""Login tokens. Clients hold an opaque token; PostgreSQL keeps its SHA-256; Redis caches the
+hash -> user id lookup so authenticating a request is usually one GET. Owns ``session:*`` keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, update
+
+from starling.core import Core
+from starling.models import Session
+
+TOKEN_PREFIX = "stl_"
+CACHE_SECONDS = 300
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _cache_key(token_hash: bytes) -> str:
+    return f"session:{token_hash.hex()}"
+
+
+async def create(core: Core, user_id: int, user_agent: str | None = None) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = datetime.now(UTC) + timedelta(days=core.settings.session_ttl_days)
+    async with core.db.session() as session:
+        session.add(
+            Session(
+                user_id=user_id,
+                token_hash=hash_token(token),
+                user_agent=(user_agent or "")[:255] or None,
+                expires_at=expires_at,
+            )
+        )
+    return token
+
+
+async def user_id_for(core: Core, token: str) -> int | None:
+    """The user a live token belongs to, or None for an unknown, revoked or expired token."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    token_hash = hash_token(token)
+    cached = await core.redis.main.get(_cache_key(token_hash))
+    if cached is not None:
+        return int(cached)
+    async with core.db.session() as session:
+        row = (
+            await session.execute(
+                update(Session)
+                .where(Session.token_hash == token_hash, Session.expires_at > datetime.now(UTC))
+                .values(last_used_at=datetime.now(UTC))
+                .returning(Session.user_id, Session.expires_at)
+            )
+        ).first()
+    if row is None:
+        return None
+    seconds_left = int((row.expires_at - datetime.now(UTC)).total_seconds())
+    await core.redis.main.set(
+        _cache_key(token_hash), row.user_id, ex=max(1, min(CACHE_SECONDS, seconds_left))
+    )
+    return int(row.user_id)
+
+
+async def revoke(core: Core, token: str) -> None:
+    token_hash = hash_token(token)
+    async with core.db.session() as session:
+        await session.execute(delete(Session).where(Session.token_hash == token_hash))
+    await core.redis.main.delete(_cache_key(token_hash))
+
+
+async def purge_expired(core: Core) -> int:
+    async with core.db.session() as session:
+        result = await session.execute(
+            delete(Session).where(Session.expires_at <= datetime.now(UTC)).returning(Session.id)
+        )
+        return len(result.all())

@@ -1,0 +1,137 @@
+"""Test setup: real PostgreSQL and Redis, a fresh database migrated with Alembic per run.
+
+Which servers: STARLING_TEST_DATABASE_URL / STARLING_TEST_REDIS_URL when set; else the local servers
+(PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379) when they answer; else embedded ones.
+Each test starts from empty tables and an empty Redis database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.app import create_app
+from server.migrate import upgrade
+from starling.config import Settings
+from starling.db import async_url
+from starling.models import Base
+from tests.support import Api
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/13"
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _admin_database_url(tmp: Path) -> str:
+    if url := os.environ.get("STARLING_TEST_DATABASE_URL"):
+        return url
+    if _answers("127.0.0.1", 5432):
+        return LOCAL_POSTGRES
+    from starling.embedded import _start_postgres
+
+    return _start_postgres(tmp / "postgres").replace("/starling?", "/postgres?")
+
+
+def _redis_url(tmp: Path) -> str:
+    if url := os.environ.get("STARLING_TEST_REDIS_URL"):
+        return url
+    if _answers("127.0.0.1", 6379):
+        return LOCAL_REDIS
+    from starling.embedded import _start_redis
+
+    return _start_redis(tmp / "redis")
+
+
+def _with_database(url: str, name: str) -> str:
+    head, _, rest = async_url(url).partition("://")
+    authority, _, path_and_query = rest.partition("/")
+    _, _, query = path_and_query.partition("?")
+    return f"{head}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_settings() -> Iterator[Settings]:
+    """Settings for a freshly created and migrated database, dropped at the end of the run."""
+    tmp = Path(tempfile.mkdtemp(prefix="starling-test-"))
+    admin_url = _admin_database_url(tmp)
+    name = f"starling_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(admin_url, f"CREATE DATABASE {name}"))
+    database_url = _with_database(admin_url, name)
+    upgrade(database_url)
+    settings = Settings(
+        database_url=database_url,
+        redis_url=_redis_url(tmp),
+        data_dir=tmp,
+        # Cheap hashing keeps the suite fast; production cost is the default.
+        argon2_time_cost=1,
+        argon2_memory_cost_kib=64,
+    )
+    yield settings
+    asyncio.run(
+        _admin(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(test_settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(test_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty every table and the test Redis database before each test that uses them."""
+    if "test_settings" not in request.fixturenames and "api" not in request.fixturenames:
+        yield
+        return
+    settings: Settings = request.getfixturevalue("test_settings")
+    assert settings.database_url
+    assert settings.redis_url
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    engine = create_async_engine(async_url(settings.database_url))
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    redis = Redis.from_url(settings.redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    yield
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://starling.test") as http:
+        yield http
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient) -> Api:
+    return Api(client)
