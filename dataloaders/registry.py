@@ -1,41 +1,112 @@
-"""One registry per request; each loader batches the keys asked for in one tick into one query."""
+"""One registry per request; each loader batches the keys asked for in one tick into one query.
+
+Loaders are viewer-aware: the tweet loader applies the visibility rule for this request's viewer.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from starling.db import Database
-from starling.models import User, UserStats
-from starling.queries import users as user_queries
+from starling.core import Core
+from starling.models import Tweet, TweetVersion, User
+from starling.queries import graph, tweets, users
+from starling.queries.tweets import TweetCounts, TweetViewerState
+from starling.queries.users import UserCounts
+from starling.visibility import NO_RELATIONSHIP, Relationship
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _loader(load: Callable[[list[K]], Awaitable[Sequence[V]]]) -> DataLoader[K, V]:
+    async def load_list(keys: list[K]) -> list[V]:
+        return list(await load(keys))
+
+    return DataLoader(load_fn=load_list)
 
 
 class Loaders:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, core: Core, viewer_id: int | None = None) -> None:
+        self._core = core
+        self._db = core.db
+        self.viewer_id = viewer_id
+
+    # --- users -------------------------------------------------------------------------------
 
     @cached_property
     def user_by_id(self) -> DataLoader[int, User | None]:
-        async def load(ids: list[int]) -> list[User | None]:
-            return await user_queries.users_by_ids(self._db, ids)
-
-        return DataLoader(load_fn=load)
+        return _loader(lambda ids: users.users_by_ids(self._db, ids))
 
     @cached_property
     def user_by_username(self) -> DataLoader[str, User | None]:
         async def load(names: list[str]) -> list[User | None]:
-            users = await user_queries.users_by_usernames(self._db, names)
-            for user in users:
+            found = await users.users_by_usernames(self._db, names)
+            for user in found:
                 if user is not None:
                     self.user_by_id.prime(user.id, user)
-            return users
+            return found
 
         return DataLoader(load_fn=load, cache_key_fn=str.lower)
 
     @cached_property
-    def user_stats(self) -> DataLoader[int, UserStats]:
-        async def load(ids: list[int]) -> list[UserStats]:
-            return await user_queries.stats_by_user_ids(self._db, ids)
+    def user_counts(self) -> DataLoader[int, UserCounts]:
+        return _loader(lambda ids: users.user_counts(self._db, self._core.redis.main, ids))
+
+    @cached_property
+    def relationship(self) -> DataLoader[int, Relationship]:
+        """How the viewer stands with each user (nothing, for an anonymous viewer)."""
+
+        async def load(ids: list[int]) -> list[Relationship]:
+            if self.viewer_id is None:
+                return [NO_RELATIONSHIP] * len(ids)
+            return await graph.relationships(self._db, self.viewer_id, ids)
 
         return DataLoader(load_fn=load)
+
+    # --- tweets ------------------------------------------------------------------------------
+
+    @cached_property
+    def tweet(self) -> DataLoader[int, Tweet | None]:
+        """Tweets the viewer may see; None for missing, deleted or hidden ones."""
+        return _loader(lambda ids: tweets.visible_tweets_by_ids(self._db, self.viewer_id, ids))
+
+    def prime_tweets(self, rows: Sequence[Tweet]) -> None:
+        """Tweets a list query already read (with the same visibility rule)."""
+        for row in rows:
+            self.tweet.prime(row.id, row)
+
+    @cached_property
+    def tweet_counts(self) -> DataLoader[int, TweetCounts]:
+        return _loader(lambda ids: tweets.tweet_counts(self._db, self._core.redis.main, ids))
+
+    @cached_property
+    def tweet_viewer_state(self) -> DataLoader[int, TweetViewerState]:
+        async def load(ids: list[int]) -> list[TweetViewerState]:
+            if self.viewer_id is None:
+                return [TweetViewerState()] * len(ids)
+            return await tweets.viewer_tweet_states(self._db, self.viewer_id, ids)
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def hashtags(self) -> DataLoader[int, list[str]]:
+        return _loader(lambda ids: tweets.hashtags_by_tweet_ids(self._db, ids))
+
+    @cached_property
+    def mentions(self) -> DataLoader[int, list[User]]:
+        async def load(ids: list[int]) -> list[list[User]]:
+            found = await tweets.mentioned_users_by_tweet_ids(self._db, ids)
+            for users_of_tweet in found:
+                for user in users_of_tweet:
+                    self.user_by_id.prime(user.id, user)
+            return found
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def versions(self) -> DataLoader[int, list[TweetVersion]]:
+        return _loader(lambda ids: tweets.versions_by_tweet_ids(self._db, ids))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.common import returns_errors_in
 from schema.accounts import (
     AuthPayload,
     LoginInput,
@@ -13,37 +14,31 @@ from schema.accounts import (
     UpdateProfilePayload,
 )
 from schema.context import Info
-from schema.errors import user_errors
 from schema.users import User
-from starling.errors import DomainError
 from starling.services import accounts
 
 
+@returns_errors_in(AuthPayload)
 async def register(info: Info, input: RegisterInput) -> AuthPayload:
-    try:
-        result = await accounts.register(
-            info.context.core,
-            username=input.username,
-            email=input.email,
-            password=input.password,
-            display_name=input.display_name,
-            user_agent=info.context.user_agent,
-        )
-    except DomainError as error:
-        return AuthPayload(errors=user_errors(error))
+    result = await accounts.register(
+        info.context.core,
+        username=input.username,
+        email=input.email,
+        password=input.password,
+        display_name=input.display_name,
+        user_agent=info.context.user_agent,
+    )
     return AuthPayload(token=result.token, user=User.from_model(result.user))
 
 
+@returns_errors_in(AuthPayload)
 async def login(info: Info, input: LoginInput) -> AuthPayload:
-    try:
-        result = await accounts.login(
-            info.context.core,
-            username_or_email=input.username_or_email,
-            password=input.password,
-            user_agent=info.context.user_agent,
-        )
-    except DomainError as error:
-        return AuthPayload(errors=user_errors(error))
+    result = await accounts.login(
+        info.context.core,
+        username_or_email=input.username_or_email,
+        password=input.password,
+        user_agent=info.context.user_agent,
+    )
     return AuthPayload(token=result.token, user=User.from_model(result.user))
 
 
@@ -54,6 +49,7 @@ async def logout(info: Info) -> LogoutPayload:
     return LogoutPayload(success=True)
 
 
+@returns_errors_in(UpdateProfilePayload)
 async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfilePayload:
     viewer_id = info.context.require_viewer()
     changes = {
@@ -61,10 +57,7 @@ async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfile
         for name in accounts.PROFILE_FIELDS
         if getattr(input, name) is not strawberry.UNSET
     }
-    try:
-        user = await accounts.update_profile(info.context.core, viewer_id, changes)
-    except DomainError as error:
-        return UpdateProfilePayload(errors=user_errors(error))
+    user = await accounts.update_profile(info.context.core, viewer_id, changes)
     info.context.loaders.user_by_id.prime(user.id, user, force=True)
     return UpdateProfilePayload(user=User.from_model(user))
 

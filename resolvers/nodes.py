@@ -8,6 +8,7 @@ import strawberry
 
 from schema.context import Info
 from schema.node import Node, from_global_id
+from schema.tweets import Tweet
 from schema.users import User
 from starling.errors import DomainError, ErrorCode
 
@@ -22,6 +23,9 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     if type_name == "User":
         user = await info.context.loaders.user_by_id.load(db_id)
         return User.from_model(user) if user is not None else None
+    if type_name == "Tweet":
+        tweet = await info.context.loaders.tweet.load(db_id)
+        return Tweet.from_model(tweet) if tweet is not None else None
     return None
 
 

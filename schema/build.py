@@ -16,6 +16,7 @@ from strawberry.extensions import (
 
 from schema.errors import ErrorCodes
 from schema.root import Mutation, Query
+from schema.tweets import Tweet
 from schema.users import User
 from starling.config import Settings
 
@@ -40,7 +41,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User],
+        types=[User, Tweet],
         extensions=[
             ErrorCodes,
             # Cached parse and validation more than double throughput for repeated documents.

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import accounts, nodes
+from resolvers import accounts, engagement, nodes, relationships, tweets
 from schema.accounts import AuthPayload, LogoutPayload, UpdateProfilePayload
+from schema.connections import Connection
 from schema.node import Node
+from schema.payloads import (
+    DeleteTweetPayload,
+    EditTweetPayload,
+    EngagementPayload,
+    FollowPayload,
+    PostTweetPayload,
+    RelationshipPayload,
+    RetweetPayload,
+)
+from schema.tweets import Tweet
 from schema.users import User
 
 
@@ -20,6 +31,16 @@ class Query:
         resolver=accounts.viewer, description="The signed-in user, or null."
     )
     user: User | None = strawberry.field(resolver=accounts.user, description="A user by username.")
+    tweet: Tweet | None = strawberry.field(
+        resolver=tweets.tweet, description="A tweet, or null if missing or hidden from the viewer."
+    )
+    bookmarks: Connection[Tweet] = strawberry.field(
+        resolver=tweets.bookmarks, description="The viewer's bookmarks, newest first."
+    )
+    follow_requests: Connection[User] = strawberry.field(
+        resolver=relationships.follow_requests,
+        description="Pending requests to follow the viewer (a protected account).",
+    )
 
 
 @strawberry.type
@@ -30,3 +51,34 @@ class Mutation:
         resolver=accounts.logout, description="Revokes the token this request was sent with."
     )
     update_profile: UpdateProfilePayload = strawberry.mutation(resolver=accounts.update_profile)
+
+    post_tweet: PostTweetPayload = strawberry.mutation(resolver=tweets.post_tweet)
+    edit_tweet: EditTweetPayload = strawberry.mutation(resolver=tweets.edit_tweet)
+    delete_tweet: DeleteTweetPayload = strawberry.mutation(resolver=tweets.delete_tweet)
+
+    like_tweet: EngagementPayload = strawberry.mutation(resolver=engagement.like_tweet)
+    unlike_tweet: EngagementPayload = strawberry.mutation(resolver=engagement.unlike_tweet)
+    retweet: RetweetPayload = strawberry.mutation(resolver=engagement.retweet)
+    undo_retweet: EngagementPayload = strawberry.mutation(resolver=engagement.undo_retweet)
+    bookmark_tweet: EngagementPayload = strawberry.mutation(resolver=engagement.bookmark_tweet)
+    unbookmark_tweet: EngagementPayload = strawberry.mutation(resolver=engagement.unbookmark_tweet)
+
+    follow_user: FollowPayload = strawberry.mutation(
+        resolver=relationships.follow_user,
+        description="Follows, or asks to follow a protected account (status REQUESTED).",
+    )
+    unfollow_user: FollowPayload = strawberry.mutation(
+        resolver=relationships.unfollow_user, description="Also withdraws a pending request."
+    )
+    approve_follow_request: RelationshipPayload = strawberry.mutation(
+        resolver=relationships.approve_follow_request
+    )
+    reject_follow_request: RelationshipPayload = strawberry.mutation(
+        resolver=relationships.reject_follow_request
+    )
+    block_user: RelationshipPayload = strawberry.mutation(
+        resolver=relationships.block_user, description="Also ends follows both ways."
+    )
+    unblock_user: RelationshipPayload = strawberry.mutation(resolver=relationships.unblock_user)
+    mute_user: RelationshipPayload = strawberry.mutation(resolver=relationships.mute_user)
+    unmute_user: RelationshipPayload = strawberry.mutation(resolver=relationships.unmute_user)

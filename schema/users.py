@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from schema.connections import Connection
 from schema.context import Info
 from schema.node import Node, to_global_id
 from starling import models
+from starling.queries import graph as graph_queries
+from starling.queries import tweets as tweet_queries
+from starling.queries.pagination import page_request
+from starling.visibility import Relationship, can_see_content_of
+
+if TYPE_CHECKING:
+    from schema.tweets import Tweet
+
+TweetType = Annotated["Tweet", strawberry.lazy("schema.tweets")]
 
 
 @strawberry.type(description="A Starling account.")
@@ -49,16 +60,108 @@ class User(Node):
 
     @strawberry.field
     async def followers_count(self, info: Info) -> int:
-        return (await info.context.loaders.user_stats.load(self.db_id)).followers_count
+        return (await info.context.loaders.user_counts.load(self.db_id)).followers_count
 
     @strawberry.field
     async def following_count(self, info: Info) -> int:
-        return (await info.context.loaders.user_stats.load(self.db_id)).following_count
+        return (await info.context.loaders.user_counts.load(self.db_id)).following_count
 
     @strawberry.field
     async def tweets_count(self, info: Info) -> int:
-        return (await info.context.loaders.user_stats.load(self.db_id)).tweets_count
+        return (await info.context.loaders.user_counts.load(self.db_id)).tweets_count
 
     @strawberry.field
     async def likes_count(self, info: Info) -> int:
-        return (await info.context.loaders.user_stats.load(self.db_id)).likes_count
+        return (await info.context.loaders.user_counts.load(self.db_id)).likes_count
+
+    async def _relationship(self, info: Info) -> Relationship:
+        return await info.context.loaders.relationship.load(self.db_id)
+
+    @strawberry.field
+    async def viewer_is_following(self, info: Info) -> bool:
+        return (await self._relationship(info)).viewer_follows
+
+    @strawberry.field
+    async def follows_viewer(self, info: Info) -> bool:
+        return (await self._relationship(info)).follows_viewer
+
+    @strawberry.field(description="The viewer asked to follow this protected account.")
+    async def viewer_has_requested_follow(self, info: Info) -> bool:
+        return (await self._relationship(info)).follow_requested
+
+    @strawberry.field
+    async def viewer_is_blocking(self, info: Info) -> bool:
+        return (await self._relationship(info)).viewer_blocks
+
+    @strawberry.field
+    async def blocks_viewer(self, info: Info) -> bool:
+        return (await self._relationship(info)).blocks_viewer
+
+    @strawberry.field
+    async def viewer_is_muting(self, info: Info) -> bool:
+        return (await self._relationship(info)).viewer_mutes
+
+    async def _content_visible(self, info: Info) -> bool:
+        """Lists about a protected or blocking account are empty to those it keeps out."""
+        return can_see_content_of(
+            info.context.viewer_id, self.db_id, self.protected, await self._relationship(info)
+        )
+
+    @strawberry.field(description="Tweets and retweets, newest first.")
+    async def tweets(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_replies: bool = False,
+    ) -> Connection[TweetType]:
+        from schema.tweets import tweet_connection
+
+        page = await tweet_queries.profile_tweets(
+            info.context.core.db,
+            info.context.viewer_id,
+            self.db_id,
+            include_replies,
+            page_request(first, after),
+        )
+        return tweet_connection(info, page)
+
+    @strawberry.field(description="Tweets this user liked, most recently liked first.")
+    async def likes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TweetType]:
+        from schema.tweets import Tweet, tweet_connection
+
+        request = page_request(first, after)
+        if not await self._content_visible(info):
+            return Connection[Tweet].empty()
+        page = await tweet_queries.liked_tweets(
+            info.context.core.db, info.context.viewer_id, self.db_id, request
+        )
+        return tweet_connection(info, page)
+
+    @strawberry.field(description="Most recent followers first.")
+    async def followers(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[User]:
+        request = page_request(first, after)
+        if not await self._content_visible(info):
+            return Connection[User].empty()
+        page = await graph_queries.followers(info.context.core.db, self.db_id, request)
+        return user_connection(info, page)
+
+    @strawberry.field(description="Most recently followed first.")
+    async def following(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[User]:
+        request = page_request(first, after)
+        if not await self._content_visible(info):
+            return Connection[User].empty()
+        page = await graph_queries.following(info.context.core.db, self.db_id, request)
+        return user_connection(info, page)
+
+
+def user_connection(info: Info, page: graph_queries.Page[models.User]) -> Connection[User]:
+    for user in page.items:
+        info.context.loaders.user_by_id.prime(user.id, user)
+    return Connection[User].from_page(page, User.from_model)

@@ -31,13 +31,19 @@ class StarlingGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         core: Core = request.app.state.core
-        context = Context(core=core, loaders=Loaders(core.db), request=request)
+        token: str | None = None
+        viewer_id: int | None = None
         if isinstance(request, Request):
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
-                context.token = token
-                context.viewer_id = await sessions.user_id_for(core, token)
-        return context
+                viewer_id = await sessions.user_id_for(core, token)
+        return Context(
+            core=core,
+            loaders=Loaders(core, viewer_id),
+            request=request,
+            token=token,
+            viewer_id=viewer_id,
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a socket from its connection_init payload; a bad token closes it (4403)."""
@@ -49,4 +55,5 @@ class StarlingGraphQL(GraphQL[Context, None]):
         if viewer_id is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.token, context.viewer_id = token, viewer_id
+        context.loaders = Loaders(context.core, viewer_id)
         return None

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
 
+    # Tweets.
+    edit_window_minutes: int = Field(default=30, ge=0)
+    max_edits: int = Field(default=5, ge=0)
+    duplicate_window_minutes: int = Field(default=1440, ge=0)
+    idempotency_window_minutes: int = Field(default=60, ge=1)
+    deleted_tweet_grace_days: int = Field(default=30, ge=0)
+    counter_flush_seconds: int = Field(default=5, ge=1, le=30)
+
     # GraphQL limits.
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)

@@ -4,8 +4,9 @@ An id is ``(milliseconds since EPOCH) << SEQUENCE_BITS | sequence``: 41 + 12 = 5
 is exactly representable as a double (Redis scores) and as a JavaScript number. 41 bits of
 milliseconds last 69 years from 2025-01-01. PostgreSQL generates them (``starling_next_id()`` in the
 first migration, which must agree with the constants here, from one shared sequence), so any number of API processes and workers can insert
-without coordinating worker ids. Ids sort by creation time; ids made in the same millisecond sort by
-the sequence.
+without coordinating worker ids. Ids sort by creation time to the millisecond; within one millisecond
+they are unique (up to 4,096 ids) but may not follow creation order, because the sequence wraps.
+They are a total order either way, which is what keyset cursors need.
 """
 
 from __future__ import annotations

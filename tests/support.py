@@ -80,3 +80,99 @@ class Api:
         if display_name is not None:
             input_["displayName"] = display_name
         return (await self.data(REGISTER, {"input": input_}))["register"]
+
+
+TWEET_FIELDS = """
+  id text createdAt editedAt conversationId
+  author { id username }
+  replyTo { id } quoted { id } retweetOf { id text }
+  hashtags mentions { username }
+  likeCount retweetCount replyCount quoteCount bookmarkCount
+  viewerHasLiked viewerHasRetweeted viewerHasBookmarked
+  versions { number text }
+"""
+
+POST_TWEET = f"""
+mutation Post($input: PostTweetInput!) {{
+  postTweet(input: $input) {{ tweet {{ {TWEET_FIELDS} }} errors {{ code field message }} }}
+}}
+"""
+
+TWEET = f"query($id: ID!) {{ tweet(id: $id) {{ {TWEET_FIELDS} }} }}"
+
+PROFILE_TWEETS = """
+query($username: String!, $first: Int, $after: String, $replies: Boolean) {
+  user(username: $username) {
+    tweets(first: $first, after: $after, includeReplies: $replies) {
+      edges { cursor node { id text retweetOf { id } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+ID_ACTIONS = {
+    "likeTweet": "tweet { id likeCount viewerHasLiked }",
+    "unlikeTweet": "tweet { id likeCount viewerHasLiked }",
+    "retweet": "retweet { id retweetOf { id } } tweet { id retweetCount viewerHasRetweeted }",
+    "undoRetweet": "tweet { id retweetCount viewerHasRetweeted }",
+    "bookmarkTweet": "tweet { id bookmarkCount viewerHasBookmarked }",
+    "unbookmarkTweet": "tweet { id bookmarkCount viewerHasBookmarked }",
+    "deleteTweet": "deletedId",
+    "followUser": "user { username } status",
+    "unfollowUser": "user { username } status",
+    "approveFollowRequest": "user { username }",
+    "rejectFollowRequest": "user { username }",
+    "blockUser": "user { username }",
+    "unblockUser": "user { username }",
+    "muteUser": "user { username }",
+    "unmuteUser": "user { username }",
+}
+
+
+async def post(api: Api, account: Account, text: str = "", **fields: Any) -> dict[str, Any]:
+    """Post a tweet that must succeed; returns the tweet."""
+    payload = await post_payload(api, account, text, **fields)
+    assert payload["errors"] == [], payload["errors"]
+    return payload["tweet"]
+
+
+async def post_payload(api: Api, account: Account, text: str = "", **fields: Any) -> dict[str, Any]:
+    variables = {"input": {"text": text, **fields}}
+    return (await api.data(POST_TWEET, variables, token=account.token))["postTweet"]
+
+
+async def act(api: Api, account: Account, mutation: str, target_id: str) -> dict[str, Any]:
+    """Run an id-taking mutation (likeTweet, followUser, ...); returns its payload."""
+    document = (
+        f"mutation($id: ID!) {{ {mutation}(id: $id) {{ {ID_ACTIONS[mutation]} "
+        "errors { code field message } } }"
+    )
+    return (await api.data(document, {"id": target_id}, token=account.token))[mutation]
+
+
+async def ok(api: Api, account: Account, mutation: str, target_id: str) -> dict[str, Any]:
+    payload = await act(api, account, mutation, target_id)
+    assert payload["errors"] == [], payload["errors"]
+    return payload
+
+
+async def fetch_tweet(api: Api, tweet_id: str, viewer: Account | None = None) -> dict | None:
+    return (await api.data(TWEET, {"id": tweet_id}, token=viewer.token if viewer else None))[
+        "tweet"
+    ]
+
+
+async def profile_ids(
+    api: Api, username: str, viewer: Account | None = None, replies: bool = False
+) -> list[str]:
+    data = await api.data(
+        PROFILE_TWEETS,
+        {"username": username, "first": 100, "replies": replies},
+        token=viewer.token if viewer else None,
+    )
+    return [edge["node"]["id"] for edge in data["user"]["tweets"]["edges"]]
+
+
+def error_codes_of(payload: dict[str, Any]) -> set[tuple[str, str | None]]:
+    return {(error["code"], error["field"]) for error in payload["errors"]}

@@ -76,3 +76,36 @@ async def test_malformed_json_body_is_a_400_not_a_500(api: Api) -> None:
         "/graphql", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
+
+
+TWEETS_PAGE = """
+query($first: Int, $after: String) {
+  user(username: "ada") { tweets(first: $first, after: $after) { edges { node { id } } } }
+}
+"""
+
+
+@pytest.mark.parametrize("first", [0, -1, 101])
+async def test_first_is_between_1_and_100(api: Api, first: int) -> None:
+    await api.register("ada")
+    assert await api.error_codes(TWEETS_PAGE, {"first": first}) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("cursor", ["!!!", "bm90IGpzb24", "WyJhIl0", "WzEsMl0"])
+async def test_bad_cursors_are_bad_user_input(api: Api, cursor: str) -> None:
+    # Garbage, not JSON, a string key, and a two-part key from another kind of list.
+    await api.register("ada")
+    assert await api.error_codes(TWEETS_PAGE, {"after": cursor}) == ["BAD_USER_INPUT"]
+
+
+async def test_deep_queries_are_too_complex(api: Api) -> None:
+    await api.register("ada")
+    level = "tweets {{ edges {{ node {{ author {{ {inner} }} }} }} }}"
+    inner = "id"
+    for _ in range(2):  # depth 10
+        inner = level.format(inner=inner)
+    assert await api.error_codes(f'{{ user(username: "ada") {{ {inner} }} }}') == []
+    inner = level.format(inner=inner)  # depth 14
+    assert await api.error_codes(f'{{ user(username: "ada") {{ {inner} }} }}') == [
+        "QUERY_TOO_COMPLEX"
+    ]

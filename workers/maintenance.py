@@ -1,11 +1,22 @@
-"""Housekeeping jobs."""
+"""Housekeeping jobs: each a thin call into the core."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from starling.storage import sessions
+from starling.core import Core
+from starling.services import tweets
+from starling.storage import counters, sessions
 
 
 async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     return await sessions.purge_expired(ctx["core"])
+
+
+async def flush_counters(ctx: dict[str, Any]) -> int:
+    core: Core = ctx["core"]
+    return await counters.flush(core.redis.main, core.db)
+
+
+async def purge_deleted_tweets(ctx: dict[str, Any]) -> int:
+    return await tweets.purge_deleted(ctx["core"])

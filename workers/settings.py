@@ -17,8 +17,24 @@ from workers import maintenance
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS = [maintenance.purge_expired_sessions]
-CRON_JOBS = [cron(maintenance.purge_expired_sessions, minute={7}, run_at_startup=False)]
+FUNCTIONS = [
+    maintenance.purge_expired_sessions,
+    maintenance.flush_counters,
+    maintenance.purge_deleted_tweets,
+]
+
+
+def cron_jobs(settings: Settings) -> list[Any]:
+    return [
+        cron(maintenance.purge_expired_sessions, minute={7}),
+        # Counter deltas wait in Redis at most this long before reaching PostgreSQL.
+        cron(
+            maintenance.flush_counters,
+            second=set(range(0, 60, settings.counter_flush_seconds)),
+            unique=True,
+        ),
+        cron(maintenance.purge_deleted_tweets, minute={23}),
+    ]
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -36,7 +52,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
 
     return {
         "functions": FUNCTIONS,
-        "cron_jobs": CRON_JOBS,
+        "cron_jobs": cron_jobs(settings),
         "redis_settings": redis_settings(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,

@@ -61,6 +61,16 @@ def page_request(first: int | None, after: str | None) -> PageRequest:
     return PageRequest(first=size, after=decode_cursor(after) if after else None)
 
 
+def int_key(request: PageRequest, length: int = 1) -> tuple[int, ...] | None:
+    """The cursor key as ``length`` integers, or None at the top; a cursor of another shape (from
+    another list) is a BAD_USER_INPUT."""
+    if request.after is None:
+        return None
+    if len(request.after) != length or not all(isinstance(part, int) for part in request.after):
+        raise DomainError(ErrorCode.BAD_USER_INPUT, "This cursor is not for this list.", "after")
+    return tuple(int(part) for part in request.after)
+
+
 def page_from_rows(
     rows: list[T], keys: list[tuple[int | str, ...]], request: PageRequest
 ) -> Page[T]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from starling.db import Database
 from starling.models import User, UserStats
+from starling.storage import counters
 
 
 async def users_by_ids(db: Database, ids: Sequence[int]) -> list[User | None]:
@@ -27,12 +30,26 @@ async def users_by_usernames(db: Database, usernames: Sequence[str]) -> list[Use
     return [by_name.get(name) for name in lowered]
 
 
-async def stats_by_user_ids(db: Database, ids: Sequence[int]) -> list[UserStats]:
+@dataclass(frozen=True)
+class UserCounts:
+    followers_count: int = 0
+    following_count: int = 0
+    tweets_count: int = 0
+    likes_count: int = 0
+
+
+async def user_counts(db: Database, redis: Redis, ids: Sequence[int]) -> list[UserCounts]:
+    """Stored counts plus the deltas not yet flushed."""
     async with db.read_session() as session:
         rows = (await session.scalars(select(UserStats).where(UserStats.user_id.in_(ids)))).all()
-    by_id = {stats.user_id: stats for stats in rows}
+    stored = {row.user_id: row for row in rows}
+    deltas = await counters.pending(redis, "user", ids)
     return [
-        by_id.get(i)
-        or UserStats(user_id=i, followers_count=0, following_count=0, tweets_count=0, likes_count=0)
-        for i in ids
+        UserCounts(
+            **{
+                field: (getattr(stored[i], field) if i in stored else 0) + delta.get(field, 0)
+                for field in counters.USER_FIELDS
+            }
+        )
+        for i, delta in zip(ids, deltas, strict=True)
     ]

@@ -1,0 +1,47 @@
+"""What every resolver shares: turning domain errors into payload errors, decoding ids."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, Protocol, TypeVar
+
+from schema.errors import UserError, user_errors
+from schema.node import db_id_of
+from starling.errors import DomainError, ErrorCode
+
+P = ParamSpec("P")
+
+
+class Payload(Protocol):
+    def __init__(self, *, errors: list[UserError]) -> None: ...
+
+
+PayloadT = TypeVar("PayloadT", bound=Payload)
+
+
+def returns_errors_in(
+    payload: type[PayloadT],
+) -> Callable[[Callable[P, Awaitable[PayloadT]]], Callable[P, Awaitable[PayloadT]]]:
+    """A mutation resolver whose DomainErrors become ``payload(errors=[...])`` (request-level
+    codes such as UNAUTHENTICATED still become top-level errors)."""
+
+    def decorate(resolver: Callable[P, Awaitable[PayloadT]]) -> Callable[P, Awaitable[PayloadT]]:
+        @functools.wraps(resolver)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> PayloadT:
+            try:
+                return await resolver(*args, **kwargs)
+            except DomainError as error:
+                return payload(errors=user_errors(error))
+
+        return wrapper
+
+    return decorate
+
+
+def decode_id(global_id: str, type_name: str, field: str = "id") -> int:
+    """The database id inside a global id of ``type_name``, or NOT_FOUND."""
+    db_id = db_id_of(global_id, type_name)
+    if db_id is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"No such {type_name.lower()}.", field)
+    return db_id

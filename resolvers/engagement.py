@@ -1,0 +1,43 @@
+"""likeTweet, unlikeTweet, retweet, undoRetweet, bookmarkTweet, unbookmarkTweet."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import strawberry
+
+from resolvers.common import decode_id, returns_errors_in
+from schema.context import Info
+from schema.payloads import EngagementPayload, RetweetPayload
+from schema.tweets import Tweet
+from starling import models
+from starling.core import Core
+from starling.services import engagement
+
+Action = Callable[[Core, int, int], Awaitable[models.Tweet]]
+
+
+def _engagement(action: Action) -> Callable[[Info, strawberry.ID], Awaitable[EngagementPayload]]:
+    @returns_errors_in(EngagementPayload)
+    async def resolve(info: Info, id: strawberry.ID) -> EngagementPayload:
+        viewer_id = info.context.require_viewer()
+        tweet = await action(info.context.core, viewer_id, decode_id(id, "Tweet"))
+        return EngagementPayload(tweet=Tweet.from_model(tweet))
+
+    return resolve
+
+
+like_tweet = _engagement(engagement.like)
+unlike_tweet = _engagement(engagement.unlike)
+undo_retweet = _engagement(engagement.undo_retweet)
+bookmark_tweet = _engagement(engagement.bookmark)
+unbookmark_tweet = _engagement(engagement.unbookmark)
+
+
+@returns_errors_in(RetweetPayload)
+async def retweet(info: Info, id: strawberry.ID) -> RetweetPayload:
+    viewer_id = info.context.require_viewer()
+    the_retweet, original = await engagement.retweet(
+        info.context.core, viewer_id, decode_id(id, "Tweet")
+    )
+    return RetweetPayload(retweet=Tweet.from_model(the_retweet), tweet=Tweet.from_model(original))

@@ -1,0 +1,48 @@
+"""SQL building blocks shared by the read-side queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.selectable import TableValuedAlias
+
+from starling.db import Database
+from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
+
+T = TypeVar("T")
+
+
+def id_list(ids: Sequence[int]) -> TableValuedAlias:
+    """``unnest(:ids) AS ids(id)``: one row per requested id, for per-id EXISTS columns."""
+    return func.unnest(cast(list(ids), ARRAY(BigInteger))).table_valued("id").render_derived()
+
+
+async def newest_first_by_time(
+    db: Database,
+    statement: Select[tuple[T]],
+    created_at: ColumnElement[Any],
+    tiebreak_id: ColumnElement[int],
+    request: PageRequest,
+) -> Page[T]:
+    """A page of ``statement``'s entities ordered by (created_at, id) descending.
+
+    For lists ordered by when a row was made (followers by follow time, likes by like time).
+    The cursor is (microseconds since the epoch, id), so it is stable while new rows arrive.
+    """
+    micros = (func.extract("epoch", created_at) * 1_000_000).cast(BigInteger)
+    after = int_key(request, 2)
+    if after is not None:
+        statement = statement.where(func.row(micros, tiebreak_id) < func.row(*after))
+    statement = (
+        statement.add_columns(micros.label("micros"), tiebreak_id.label("tiebreak"))
+        .order_by(created_at.desc(), tiebreak_id.desc())
+        .limit(request.first + 1)
+    )
+    async with db.read_session() as session:
+        rows = (await session.execute(statement)).all()
+    return page_from_rows(
+        [row[0] for row in rows], [(row.micros, row.tiebreak) for row in rows], request
+    )

@@ -1,0 +1,82 @@
+"""Read side for the social graph: relationships in one statement, and keyset-paginated lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, exists, select
+
+from starling.db import Database
+from starling.models import Block, Follower, Following, FollowRequest, Mute, User
+from starling.queries.common import id_list, newest_first_by_time
+from starling.queries.pagination import Page, PageRequest
+from starling.visibility import NO_RELATIONSHIP, Relationship
+
+
+async def relationships(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Relationship]:
+    """How the viewer stands with each user: one statement for the batch."""
+    other = id_list(ids)
+    statement = select(
+        other.c.id,
+        exists()
+        .where(Following.user_id == viewer_id, Following.following_id == other.c.id)
+        .label("viewer_follows"),
+        exists()
+        .where(Following.user_id == other.c.id, Following.following_id == viewer_id)
+        .label("follows_viewer"),
+        exists()
+        .where(FollowRequest.target_id == other.c.id, FollowRequest.requester_id == viewer_id)
+        .label("follow_requested"),
+        exists()
+        .where(Block.blocker_id == viewer_id, Block.blocked_id == other.c.id)
+        .label("viewer_blocks"),
+        exists()
+        .where(Block.blocker_id == other.c.id, Block.blocked_id == viewer_id)
+        .label("blocks_viewer"),
+        exists()
+        .where(Mute.muter_id == viewer_id, Mute.muted_id == other.c.id)
+        .label("viewer_mutes"),
+    )
+    async with db.read_session() as session:
+        rows = (await session.execute(statement)).all()
+    by_id = {
+        row.id: Relationship(
+            viewer_follows=row.viewer_follows,
+            follows_viewer=row.follows_viewer,
+            follow_requested=row.follow_requested,
+            viewer_blocks=row.viewer_blocks,
+            blocks_viewer=row.blocks_viewer,
+            viewer_mutes=row.viewer_mutes,
+        )
+        for row in rows
+    }
+    return [by_id.get(i, NO_RELATIONSHIP) for i in ids]
+
+
+async def followers(db: Database, user_id: int, request: PageRequest) -> Page[User]:
+    statement = select(User).join(
+        Follower, and_(Follower.follower_id == User.id, Follower.user_id == user_id)
+    )
+    return await newest_first_by_time(
+        db, statement, Follower.created_at, Follower.follower_id, request
+    )
+
+
+async def following(db: Database, user_id: int, request: PageRequest) -> Page[User]:
+    statement = select(User).join(
+        Following, and_(Following.following_id == User.id, Following.user_id == user_id)
+    )
+    return await newest_first_by_time(
+        db, statement, Following.created_at, Following.following_id, request
+    )
+
+
+async def follow_requests(db: Database, user_id: int, request: PageRequest) -> Page[User]:
+    """Pending requests to follow ``user_id``, newest first."""
+    statement = select(User).join(
+        FollowRequest,
+        and_(FollowRequest.requester_id == User.id, FollowRequest.target_id == user_id),
+    )
+    return await newest_first_by_time(
+        db, statement, FollowRequest.created_at, FollowRequest.requester_id, request
+    )

@@ -1,0 +1,143 @@
+"""Likes, retweets and bookmarks. All idempotent: doing it twice is not an error and counts once.
+
+Acting on a retweet acts on the tweet it points at.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from starling.core import Core
+from starling.errors import DomainError, ErrorCode
+from starling.models import Bookmark, Like, Tweet, TweetStats, User
+from starling.services.targets import existing_original, visible_original
+from starling.storage import counters
+from starling.storage.counters import Delta
+
+
+async def like(core: Core, user_id: int, tweet_id: int) -> Tweet:
+    async with core.db.session() as session:
+        tweet = await visible_original(session, user_id, tweet_id)
+        inserted = await session.scalar(
+            pg_insert(Like)
+            .values(tweet_id=tweet.id, user_id=user_id)
+            .on_conflict_do_nothing()
+            .returning(Like.tweet_id)
+        )
+    if inserted is not None:
+        await counters.add(
+            core.redis.main,
+            [Delta("tweet", tweet.id, "like_count", 1), Delta("user", user_id, "likes_count", 1)],
+        )
+    return tweet
+
+
+async def unlike(core: Core, user_id: int, tweet_id: int) -> Tweet:
+    async with core.db.session() as session:
+        tweet = await existing_original(session, tweet_id)
+        removed = await session.scalar(
+            delete(Like)
+            .where(Like.tweet_id == tweet.id, Like.user_id == user_id)
+            .returning(Like.tweet_id)
+        )
+    if removed is not None:
+        await counters.add(
+            core.redis.main,
+            [Delta("tweet", tweet.id, "like_count", -1), Delta("user", user_id, "likes_count", -1)],
+        )
+    return tweet
+
+
+async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet]:
+    """(the retweet, the original). Retweeting again returns the existing retweet."""
+    async with core.db.session() as session:
+        original = await visible_original(session, user_id, tweet_id)
+        author_protected = await session.scalar(
+            select(User.protected).where(User.id == original.author_id)
+        )
+        if author_protected:
+            raise DomainError(
+                ErrorCode.CANNOT_RETWEET_PROTECTED,
+                "Tweets of protected accounts cannot be retweeted.",
+                "id",
+            )
+        new_id = await session.scalar(
+            pg_insert(Tweet)
+            .values(
+                author_id=user_id,
+                text="",
+                retweet_of_tweet_id=original.id,
+                conversation_id=original.conversation_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["retweet_of_tweet_id", "author_id"],
+                index_where=Tweet.retweet_of_tweet_id.is_not(None) & Tweet.deleted_at.is_(None),
+            )
+            .returning(Tweet.id)
+        )
+        if new_id is not None:
+            await session.execute(insert(TweetStats).values(tweet_id=new_id))
+        the_retweet = await session.scalar(
+            select(Tweet).where(
+                Tweet.retweet_of_tweet_id == original.id,
+                Tweet.author_id == user_id,
+                Tweet.deleted_at.is_(None),
+            )
+        )
+    assert the_retweet is not None
+    if new_id is not None:
+        await counters.add(
+            core.redis.main,
+            [
+                Delta("tweet", original.id, "retweet_count", 1),
+                Delta("user", user_id, "tweets_count", 1),
+            ],
+        )
+    return the_retweet, original
+
+
+async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> Tweet:
+    async with core.db.session() as session:
+        original = await existing_original(session, tweet_id)
+        removed = await session.scalar(
+            delete(Tweet)
+            .where(Tweet.retweet_of_tweet_id == original.id, Tweet.author_id == user_id)
+            .returning(Tweet.id)
+        )
+    if removed is not None:
+        await counters.add(
+            core.redis.main,
+            [
+                Delta("tweet", original.id, "retweet_count", -1),
+                Delta("user", user_id, "tweets_count", -1),
+            ],
+        )
+    return original
+
+
+async def bookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
+    async with core.db.session() as session:
+        tweet = await visible_original(session, user_id, tweet_id)
+        inserted = await session.scalar(
+            pg_insert(Bookmark)
+            .values(tweet_id=tweet.id, user_id=user_id)
+            .on_conflict_do_nothing()
+            .returning(Bookmark.tweet_id)
+        )
+    if inserted is not None:
+        await counters.add(core.redis.main, [Delta("tweet", tweet.id, "bookmark_count", 1)])
+    return tweet
+
+
+async def unbookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
+    async with core.db.session() as session:
+        tweet = await existing_original(session, tweet_id)
+        removed = await session.scalar(
+            delete(Bookmark)
+            .where(Bookmark.tweet_id == tweet.id, Bookmark.user_id == user_id)
+            .returning(Bookmark.tweet_id)
+        )
+    if removed is not None:
+        await counters.add(core.redis.main, [Delta("tweet", tweet.id, "bookmark_count", -1)])
+    return tweet

@@ -1,0 +1,217 @@
+"""Follow, follow requests, block and mute.
+
+A follow writes ``followers`` and ``following`` in one transaction, so the two always agree.
+Every operation is idempotent.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from starling.core import Core
+from starling.errors import DomainError, ErrorCode
+from starling.models import Block, Follower, Following, FollowRequest, Mute, User
+from starling.services.targets import existing_user
+from starling.storage import counters
+from starling.storage.counters import Delta
+
+
+class FollowStatus(StrEnum):
+    FOLLOWING = "following"
+    REQUESTED = "requested"
+    NOT_FOLLOWING = "not_following"
+
+
+async def follow(core: Core, follower_id: int, target_id: int) -> tuple[User, FollowStatus]:
+    if follower_id == target_id:
+        raise DomainError(ErrorCode.CANNOT_FOLLOW_SELF, "You cannot follow yourself.", "id")
+    async with core.db.session() as session:
+        target = await existing_user(session, target_id)
+        if await _blocked_either_way(session, follower_id, target_id):
+            raise DomainError(ErrorCode.BLOCKED, "You cannot follow this account.", "id")
+        if await _follows(session, follower_id, target_id):
+            return target, FollowStatus.FOLLOWING
+        if target.protected:
+            await session.execute(
+                pg_insert(FollowRequest)
+                .values(target_id=target_id, requester_id=follower_id)
+                .on_conflict_do_nothing()
+            )
+            return target, FollowStatus.REQUESTED
+        added = await _add_follow(session, follower_id, target_id)
+    if added:
+        await counters.add(core.redis.main, _follow_deltas(follower_id, target_id, 1))
+    return target, FollowStatus.FOLLOWING
+
+
+async def unfollow(core: Core, follower_id: int, target_id: int) -> tuple[User, FollowStatus]:
+    """Stops following, or withdraws a pending request."""
+    async with core.db.session() as session:
+        target = await existing_user(session, target_id)
+        await session.execute(
+            delete(FollowRequest).where(
+                FollowRequest.target_id == target_id, FollowRequest.requester_id == follower_id
+            )
+        )
+        removed = await _remove_follow(session, follower_id, target_id)
+    if removed:
+        await counters.add(core.redis.main, _follow_deltas(follower_id, target_id, -1))
+    return target, FollowStatus.NOT_FOLLOWING
+
+
+async def approve_follow_request(core: Core, owner_id: int, requester_id: int) -> User:
+    async with core.db.session() as session:
+        requester = await existing_user(session, requester_id)
+        await _take_request(session, owner_id, requester_id)
+        added = await _add_follow(session, requester_id, owner_id)
+    if added:
+        await counters.add(core.redis.main, _follow_deltas(requester_id, owner_id, 1))
+    return requester
+
+
+async def reject_follow_request(core: Core, owner_id: int, requester_id: int) -> User:
+    async with core.db.session() as session:
+        requester = await existing_user(session, requester_id)
+        await _take_request(session, owner_id, requester_id)
+    return requester
+
+
+async def block(core: Core, blocker_id: int, target_id: int) -> User:
+    """Blocking also ends follows both ways and pending requests both ways."""
+    if blocker_id == target_id:
+        raise DomainError(ErrorCode.CANNOT_BLOCK_SELF, "You cannot block yourself.", "id")
+    async with core.db.session() as session:
+        target = await existing_user(session, target_id)
+        await session.execute(
+            pg_insert(Block)
+            .values(blocker_id=blocker_id, blocked_id=target_id)
+            .on_conflict_do_nothing()
+        )
+        await session.execute(
+            delete(FollowRequest).where(
+                or_(
+                    and_(
+                        FollowRequest.target_id == target_id,
+                        FollowRequest.requester_id == blocker_id,
+                    ),
+                    and_(
+                        FollowRequest.target_id == blocker_id,
+                        FollowRequest.requester_id == target_id,
+                    ),
+                )
+            )
+        )
+        removed_out = await _remove_follow(session, blocker_id, target_id)
+        removed_in = await _remove_follow(session, target_id, blocker_id)
+    deltas = []
+    if removed_out:
+        deltas += _follow_deltas(blocker_id, target_id, -1)
+    if removed_in:
+        deltas += _follow_deltas(target_id, blocker_id, -1)
+    await counters.add(core.redis.main, deltas)
+    return target
+
+
+async def unblock(core: Core, blocker_id: int, target_id: int) -> User:
+    async with core.db.session() as session:
+        target = await existing_user(session, target_id)
+        await session.execute(
+            delete(Block).where(Block.blocker_id == blocker_id, Block.blocked_id == target_id)
+        )
+    return target
+
+
+async def mute(core: Core, muter_id: int, target_id: int) -> User:
+    if muter_id == target_id:
+        raise DomainError(ErrorCode.CANNOT_MUTE_SELF, "You cannot mute yourself.", "id")
+    async with core.db.session() as session:
+        target = await existing_user(session, target_id)
+        await session.execute(
+            pg_insert(Mute).values(muter_id=muter_id, muted_id=target_id).on_conflict_do_nothing()
+        )
+    return target
+
+
+async def unmute(core: Core, muter_id: int, target_id: int) -> User:
+    async with core.db.session() as session:
+        target = await existing_user(session, target_id)
+        await session.execute(
+            delete(Mute).where(Mute.muter_id == muter_id, Mute.muted_id == target_id)
+        )
+    return target
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+async def _take_request(session: AsyncSession, owner_id: int, requester_id: int) -> None:
+    """Remove a pending request, or NOT_FOUND when there is none."""
+    pending = await session.scalar(
+        delete(FollowRequest)
+        .where(FollowRequest.target_id == owner_id, FollowRequest.requester_id == requester_id)
+        .returning(FollowRequest.requester_id)
+    )
+    if pending is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No pending request from this user.", "id")
+
+
+async def _blocked_either_way(session: AsyncSession, a: int, b: int) -> bool:
+    found = await session.scalar(
+        select(Block.blocker_id)
+        .where(
+            or_(
+                and_(Block.blocker_id == a, Block.blocked_id == b),
+                and_(Block.blocker_id == b, Block.blocked_id == a),
+            )
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _follows(session: AsyncSession, follower_id: int, target_id: int) -> bool:
+    found = await session.scalar(
+        select(Following.user_id).where(
+            Following.user_id == follower_id, Following.following_id == target_id
+        )
+    )
+    return found is not None
+
+
+async def _add_follow(session: AsyncSession, follower_id: int, target_id: int) -> bool:
+    """Both tables or neither; True when the follow is new."""
+    added = await session.scalar(
+        pg_insert(Following)
+        .values(user_id=follower_id, following_id=target_id)
+        .on_conflict_do_nothing()
+        .returning(Following.user_id)
+    )
+    await session.execute(
+        pg_insert(Follower)
+        .values(user_id=target_id, follower_id=follower_id)
+        .on_conflict_do_nothing()
+    )
+    return added is not None
+
+
+async def _remove_follow(session: AsyncSession, follower_id: int, target_id: int) -> bool:
+    removed = await session.scalar(
+        delete(Following)
+        .where(Following.user_id == follower_id, Following.following_id == target_id)
+        .returning(Following.user_id)
+    )
+    await session.execute(
+        delete(Follower).where(Follower.user_id == target_id, Follower.follower_id == follower_id)
+    )
+    return removed is not None
+
+
+def _follow_deltas(follower_id: int, target_id: int, amount: int) -> list[Delta]:
+    return [
+        Delta("user", follower_id, "following_count", amount),
+        Delta("user", target_id, "followers_count", amount),
+    ]

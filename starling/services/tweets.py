@@ -1,0 +1,344 @@
+"""Tweets: post, edit, delete.
+
+Each use case validates everything first, writes in one transaction, and records counter deltas
+after the commit (so a rolled-back write never counts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from starling.core import Core
+from starling.errors import DomainError, ErrorCode, ErrorCollector
+from starling.models import (
+    Media,
+    MediaStatus,
+    Tweet,
+    TweetHashtag,
+    TweetMedia,
+    TweetMention,
+    TweetStats,
+    TweetVersion,
+    User,
+)
+from starling.services.targets import visible_original
+from starling.storage import counters
+from starling.storage.counters import Delta
+from starling.text import MAX_TWEET_WEIGHT, ParsedTweet, parse_tweet
+
+MAX_MEDIA = 4
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
+
+
+@dataclass(frozen=True)
+class PostedTweet:
+    tweet: Tweet
+    # False when an earlier request with the same idempotency key already made it.
+    created: bool
+
+
+async def post_tweet(
+    core: Core,
+    author_id: int,
+    *,
+    text: str,
+    reply_to_id: int | None = None,
+    quote_of_id: int | None = None,
+    media_ids: Sequence[int] = (),
+    idempotency_key: str | None = None,
+) -> PostedTweet:
+    parsed = _validate(text, media_ids, idempotency_key)
+    async with core.db.session() as session:
+        # One author's posts are serialised: duplicate and idempotency checks see each other.
+        await session.execute(select(func.pg_advisory_xact_lock(author_id)))
+        if idempotency_key is not None:
+            earlier = await _tweet_for_idempotency_key(core, session, author_id, idempotency_key)
+            if earlier is not None:
+                return PostedTweet(earlier, created=False)
+        parent = (
+            await visible_original(session, author_id, reply_to_id, "replyToId")
+            if reply_to_id is not None
+            else None
+        )
+        quoted = (
+            await visible_original(session, author_id, quote_of_id, "quoteOfId")
+            if quote_of_id is not None
+            else None
+        )
+        await _check_media(session, author_id, media_ids)
+        content_hash = _content_hash(parsed.text, media_ids)
+        await _reject_duplicate(core, session, author_id, content_hash)
+
+        tweet_id, version_id = (
+            await session.execute(select(func.starling_next_id(), func.starling_next_id()))
+        ).one()
+        tweet = Tweet(
+            id=tweet_id,
+            author_id=author_id,
+            text=parsed.text,
+            reply_to_tweet_id=parent.id if parent else None,
+            reply_to_user_id=parent.author_id if parent else None,
+            conversation_id=parent.conversation_id if parent else tweet_id,
+            quote_of_tweet_id=quoted.id if quoted else None,
+            current_version_id=version_id,
+            content_hash=content_hash,
+            idempotency_key=idempotency_key,
+        )
+        session.add(tweet)
+        await session.flush()
+        session.add_all(
+            [
+                TweetVersion(id=version_id, tweet_id=tweet_id, number=1, text=parsed.text),
+                TweetStats(tweet_id=tweet_id),
+            ]
+        )
+        await _link_entities(session, tweet.id, parsed)
+        if media_ids:
+            await session.execute(
+                insert(TweetMedia),
+                [
+                    {"tweet_id": tweet.id, "media_id": media_id, "position": position}
+                    for position, media_id in enumerate(media_ids)
+                ],
+            )
+    deltas = [Delta("user", author_id, "tweets_count", 1)]
+    if parent is not None:
+        deltas.append(Delta("tweet", parent.id, "reply_count", 1))
+    if quoted is not None:
+        deltas.append(Delta("tweet", quoted.id, "quote_count", 1))
+    await counters.add(core.redis.main, deltas)
+    return PostedTweet(tweet, created=True)
+
+
+async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tweet:
+    """A new immutable version; hashtags and mentions follow the current text."""
+    async with core.db.session() as session:
+        tweet = await session.scalar(
+            select(Tweet).where(Tweet.id == tweet_id, Tweet.deleted_at.is_(None)).with_for_update()
+        )
+        if tweet is None or (
+            tweet.author_id != editor_id and not await _visible(session, editor_id, tweet)
+        ):
+            raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
+        if tweet.author_id != editor_id:
+            raise DomainError(ErrorCode.NOT_AUTHOR, "Only its author can edit a tweet.", "id")
+        if tweet.retweet_of_tweet_id is not None:
+            raise DomainError(ErrorCode.CANNOT_EDIT_RETWEET, "A retweet cannot be edited.", "id")
+        window = timedelta(minutes=core.settings.edit_window_minutes)
+        if datetime.now(UTC) - tweet.created_at > window:
+            raise DomainError(
+                ErrorCode.EDIT_WINDOW_CLOSED,
+                f"Tweets can be edited for {core.settings.edit_window_minutes} minutes.",
+                "id",
+            )
+        if tweet.edit_count >= core.settings.max_edits:
+            raise DomainError(
+                ErrorCode.EDIT_LIMIT_REACHED,
+                f"A tweet can be edited {core.settings.max_edits} times.",
+                "id",
+            )
+        has_media = (
+            await session.scalar(
+                select(TweetMedia.media_id).where(TweetMedia.tweet_id == tweet.id).limit(1)
+            )
+            is not None
+        )
+        parsed = _checked_text(text, has_media)
+        if parsed.text == tweet.text:
+            return tweet  # Nothing changed: no new version, no edit used.
+
+        version = TweetVersion(tweet_id=tweet.id, number=tweet.edit_count + 2, text=parsed.text)
+        session.add(version)
+        await session.flush()
+        tweet.text = parsed.text
+        tweet.edit_count += 1
+        tweet.edited_at = func.now()
+        tweet.current_version_id = version.id
+        tweet.content_hash = _content_hash(parsed.text, [])
+        await session.execute(delete(TweetHashtag).where(TweetHashtag.tweet_id == tweet.id))
+        await session.execute(delete(TweetMention).where(TweetMention.tweet_id == tweet.id))
+        await _link_entities(session, tweet.id, parsed)
+        await session.flush()
+        await session.refresh(tweet)
+    return tweet
+
+
+async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
+    """Soft delete: hidden everywhere at once (visibility), purged after a grace period.
+
+    Deleting a retweet is undoing it.
+    """
+    async with core.db.session() as session:
+        tweet = await session.scalar(
+            select(Tweet).where(Tweet.id == tweet_id, Tweet.deleted_at.is_(None)).with_for_update()
+        )
+        if tweet is None or (
+            tweet.author_id != user_id and not await _visible(session, user_id, tweet)
+        ):
+            raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
+        if tweet.author_id != user_id:
+            raise DomainError(ErrorCode.NOT_AUTHOR, "Only its author can delete a tweet.", "id")
+        if tweet.retweet_of_tweet_id is not None:
+            await session.delete(tweet)
+        else:
+            tweet.deleted_at = func.now()
+    deltas = [Delta("user", user_id, "tweets_count", -1)]
+    for target_id, field in (
+        (tweet.reply_to_tweet_id, "reply_count"),
+        (tweet.quote_of_tweet_id, "quote_count"),
+        (tweet.retweet_of_tweet_id, "retweet_count"),
+    ):
+        if target_id is not None:
+            deltas.append(Delta("tweet", target_id, field, -1))
+    await counters.add(core.redis.main, deltas)
+
+
+async def purge_deleted(core: Core) -> int:
+    """Remove tweets deleted longer ago than the grace period (their rows cascade)."""
+    cutoff = datetime.now(UTC) - timedelta(days=core.settings.deleted_tweet_grace_days)
+    async with core.db.session() as session:
+        result = await session.execute(
+            delete(Tweet).where(Tweet.deleted_at < cutoff).returning(Tweet.id)
+        )
+        return len(result.all())
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+
+def _validate(text: str, media_ids: Sequence[int], idempotency_key: str | None) -> ParsedTweet:
+    errors = ErrorCollector()
+    if len(media_ids) > MAX_MEDIA:
+        errors.add(ErrorCode.TOO_MANY_MEDIA, f"At most {MAX_MEDIA} media per tweet.", "mediaIds")
+    if len(set(media_ids)) != len(media_ids):
+        errors.add(ErrorCode.INVALID, "The same media is attached twice.", "mediaIds")
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        errors.add(
+            ErrorCode.INVALID,
+            "idempotencyKey is 1-64 letters, digits or -_:.",
+            "idempotencyKey",
+        )
+    try:
+        parsed = _checked_text(text, bool(media_ids))
+    except DomainError as error:
+        errors.errors.append(error)
+    errors.raise_if_any()
+    return parsed
+
+
+def _checked_text(text: str, has_media: bool) -> ParsedTweet:
+    parsed = parse_tweet(text)
+    if not parsed.text and not has_media:
+        raise DomainError(ErrorCode.TWEET_EMPTY, "A tweet needs text or media.", "text")
+    if parsed.too_long:
+        raise DomainError(
+            ErrorCode.TWEET_TOO_LONG,
+            f"Tweets are at most {MAX_TWEET_WEIGHT} characters (this one weighs "
+            f"{parsed.weighted_length}).",
+            "text",
+        )
+    if parsed.has_invalid_characters:
+        raise DomainError(ErrorCode.INVALID_CHARACTERS, "The text has invalid characters.", "text")
+    return parsed
+
+
+def _content_hash(text: str, media_ids: Sequence[int]) -> bytes:
+    return hashlib.sha256(f"{text}\x00{','.join(map(str, media_ids))}".encode()).digest()
+
+
+async def _visible(session: AsyncSession, viewer_id: int, tweet: Tweet) -> bool:
+    try:
+        await visible_original(session, viewer_id, tweet.id)
+    except DomainError:
+        return False
+    return True
+
+
+async def _tweet_for_idempotency_key(
+    core: Core, session: AsyncSession, author_id: int, key: str
+) -> Tweet | None:
+    """The tweet an earlier request with this key made within the window. An older key is
+    released so the unique index lets this request use it."""
+    earlier = await session.scalar(
+        select(Tweet).where(Tweet.author_id == author_id, Tweet.idempotency_key == key)
+    )
+    if earlier is None:
+        return None
+    window = timedelta(minutes=core.settings.idempotency_window_minutes)
+    if datetime.now(UTC) - earlier.created_at <= window:
+        return earlier
+    earlier.idempotency_key = None
+    await session.flush()
+    return None
+
+
+async def _reject_duplicate(
+    core: Core, session: AsyncSession, author_id: int, content_hash: bytes
+) -> None:
+    window = timedelta(minutes=core.settings.duplicate_window_minutes)
+    latest_hash = await session.scalar(
+        select(Tweet.content_hash)
+        .where(
+            Tweet.author_id == author_id,
+            Tweet.retweet_of_tweet_id.is_(None),
+            Tweet.deleted_at.is_(None),
+            Tweet.created_at > datetime.now(UTC) - window,
+        )
+        .order_by(Tweet.id.desc())
+        .limit(1)
+    )
+    if latest_hash == content_hash:
+        raise DomainError(
+            ErrorCode.DUPLICATE_TWEET, "You just posted exactly this; say something new.", "text"
+        )
+
+
+async def _check_media(session: AsyncSession, owner_id: int, media_ids: Sequence[int]) -> None:
+    if not media_ids:
+        return
+    found = (
+        await session.execute(
+            select(Media.id, Media.status).where(
+                Media.id.in_(media_ids), Media.owner_id == owner_id
+            )
+        )
+    ).all()
+    statuses = {row.id: row.status for row in found}
+    for media_id in media_ids:
+        if media_id not in statuses:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such media.", "mediaIds")
+        if statuses[media_id] is not MediaStatus.READY:
+            raise DomainError(
+                ErrorCode.MEDIA_NOT_READY, "Media is still processing or failed.", "mediaIds"
+            )
+
+
+async def _link_entities(session: AsyncSession, tweet_id: int, parsed: ParsedTweet) -> None:
+    """Store the hashtags and the mentions of users who exist."""
+    if parsed.hashtags:
+        await session.execute(
+            insert(TweetHashtag), [{"tweet_id": tweet_id, "tag": tag} for tag in parsed.hashtags]
+        )
+    if parsed.mentions:
+        mentioned = (
+            await session.scalars(
+                select(User.id).where(
+                    func.lower(User.username).in_([name.lower() for name in parsed.mentions])
+                )
+            )
+        ).all()
+        if mentioned:
+            await session.execute(
+                insert(TweetMention),
+                [{"tweet_id": tweet_id, "user_id": user_id} for user_id in mentioned],
+            )
+
+
+__all__ = ["PostedTweet", "delete_tweet", "edit_tweet", "post_tweet", "purge_deleted"]
