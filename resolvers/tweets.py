@@ -18,6 +18,7 @@ from schema.payloads import (
 from schema.tweets import Tweet, tweet_connection
 from starling.queries import tweets as tweet_queries
 from starling.queries.pagination import page_request
+from starling.services import home_timeline as home_timeline_service
 from starling.services import tweets
 
 
@@ -73,5 +74,15 @@ async def bookmarks(
     viewer_id = info.context.require_viewer()
     page = await tweet_queries.bookmarked_tweets(
         info.context.core.db, viewer_id, page_request(first, after)
+    )
+    return tweet_connection(info, page)
+
+
+async def home_timeline(
+    info: Info, first: int | None = None, after: str | None = None
+) -> Connection[Tweet]:
+    viewer_id = info.context.require_viewer()
+    page = await home_timeline_service.read(
+        info.context.core, viewer_id, page_request(first, after)
     )
     return tweet_connection(info, page)

@@ -34,6 +34,10 @@ class Query:
     tweet: Tweet | None = strawberry.field(
         resolver=tweets.tweet, description="A tweet, or null if missing or hidden from the viewer."
     )
+    home_timeline: Connection[Tweet] = strawberry.field(
+        resolver=tweets.home_timeline,
+        description="Tweets of the viewer and the accounts they follow, newest first.",
+    )
     bookmarks: Connection[Tweet] = strawberry.field(
         resolver=tweets.bookmarks, description="The viewer's bookmarks, newest first."
     )

@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        core = Core.open(settings)
+        core = await Core.open(settings)
         app.state.core = core
         worker_task: asyncio.Task[None] | None = None
         worker: Worker | None = None

@@ -14,6 +14,7 @@ from dataloaders import Loaders
 from schema.context import Context
 from server.auth import authorization_param, bearer_token
 from starling.core import Core
+from starling.services import accounts
 from starling.storage import sessions
 
 
@@ -37,6 +38,8 @@ class StarlingGraphQL(GraphQL[Context, None]):
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 viewer_id = await sessions.user_id_for(core, token)
+            if viewer_id is not None:
+                await accounts.touch_activity(core, viewer_id)
         return Context(
             core=core,
             loaders=Loaders(core, viewer_id),

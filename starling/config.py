@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     deleted_tweet_grace_days: int = Field(default=30, ge=0)
     counter_flush_seconds: int = Field(default=5, ge=1, le=30)
 
+    # Home timelines.
+    celebrity_follower_threshold: int = Field(default=10_000, ge=1)
+    timeline_size: int = Field(default=800, ge=20)
+    inactive_after_days: int = Field(default=7, ge=1)
+    outbox_relay_after_seconds: int = Field(default=10, ge=1)
+
     # GraphQL limits.
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+
 from starling.config import Settings
 from starling.db import Database
 from starling.redis import RedisClients
+from starling.storage.timelines import Timelines
 
 
 @dataclass(frozen=True)
@@ -14,19 +18,30 @@ class Core:
     settings: Settings
     db: Database
     redis: RedisClients
+    queue: ArqRedis
+    timelines: Timelines
 
     @classmethod
-    def open(cls, settings: Settings) -> Core:
+    async def open(cls, settings: Settings) -> Core:
         """Settings must already name a database and Redis (see ``embedded.ensure_services``)."""
         assert settings.database_url is not None
+        redis = RedisClients.from_settings(settings)
         return cls(
             settings=settings,
             db=Database.from_urls(
                 settings.database_url, settings.database_replica_url, settings.database_pool_size
             ),
-            redis=RedisClients.from_settings(settings),
+            redis=redis,
+            queue=await create_pool(queue_settings(settings)),
+            timelines=Timelines(redis.timelines, settings.timeline_size),
         )
 
     async def close(self) -> None:
         await self.db.dispose()
         await self.redis.close()
+        await self.queue.aclose()
+
+
+def queue_settings(settings: Settings) -> RedisSettings:
+    """Where the arq job queue lives."""
+    return RedisSettings.from_dsn(settings.redis_url_for("queue"))

@@ -12,7 +12,7 @@ import os
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,9 @@ def test_settings() -> Iterator[Settings]:
         # Cheap hashing keeps the suite fast; production cost is the default.
         argon2_time_cost=1,
         argon2_memory_cost_kib=64,
+        # Small enough for tests to make a celebrity and to page past the Redis window.
+        celebrity_follower_threshold=5,
+        timeline_size=20,
     )
     yield settings
     asyncio.run(
@@ -135,3 +138,31 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def api(client: httpx.AsyncClient) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+def run_jobs(app: Any) -> Callable[[], Awaitable[int]]:
+    """Run every queued job with a real arq worker (burst mode) until the queue is empty."""
+    from arq.worker import Worker
+
+    from starling.core import queue_settings
+    from workers.settings import FUNCTIONS
+
+    core = app.state.core
+
+    async def run() -> int:
+        worker = Worker(
+            functions=FUNCTIONS,
+            redis_settings=queue_settings(core.settings),
+            ctx={"core": core},
+            burst=True,
+            poll_delay=0.01,
+            handle_signals=False,
+        )
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+        return worker.jobs_complete
+
+    return run

@@ -8,12 +8,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import cron
-from arq.connections import RedisSettings
+from arq import cron, func
 
 from starling.config import Settings
-from starling.core import Core
-from workers import maintenance
+from starling.core import Core, queue_settings
+from workers import maintenance, timelines
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +20,11 @@ FUNCTIONS = [
     maintenance.purge_expired_sessions,
     maintenance.flush_counters,
     maintenance.purge_deleted_tweets,
+    # No kept result: the same job id may be enqueued again as soon as a run ends (the relay
+    # retries failed events; a timeline dropped again is rebuilt again).
+    func(timelines.process_outbox_event, keep_result=0, max_tries=5),
+    func(timelines.rebuild_home_timeline, keep_result=0),
+    timelines.relay_outbox,
 ]
 
 
@@ -34,18 +38,15 @@ def cron_jobs(settings: Settings) -> list[Any]:
             unique=True,
         ),
         cron(maintenance.purge_deleted_tweets, minute={23}),
+        cron(timelines.relay_outbox, second=set(range(0, 60, 10)), unique=True),
     ]
-
-
-def redis_settings(settings: Settings) -> RedisSettings:
-    return RedisSettings.from_dsn(settings.redis_url_for("queue"))
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Everything ``arq.Worker`` needs, for the CLI and for the API's in-process worker."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        ctx["core"] = Core.open(settings)
+        ctx["core"] = await Core.open(settings)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["core"].close()
@@ -53,7 +54,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     return {
         "functions": FUNCTIONS,
         "cron_jobs": cron_jobs(settings),
-        "redis_settings": redis_settings(settings),
+        "redis_settings": queue_settings(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
     }

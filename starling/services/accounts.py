@@ -287,3 +287,15 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.")
     return user
+
+
+ACTIVITY_RESOLUTION_SECONDS = 3600
+
+
+async def touch_activity(core: Core, user_id: int) -> None:
+    """Note that a user is active (at most once an hour); fan-out skips long-inactive users."""
+    if await core.redis.main.set(f"active:{user_id}", 1, ex=ACTIVITY_RESOLUTION_SECONDS, nx=True):
+        async with core.db.session() as session:
+            await session.execute(
+                update(User).where(User.id == user_id).values(last_active_at=func.now())
+            )

@@ -12,8 +12,9 @@ from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.models import Bookmark, Like, Tweet, TweetStats, User
 from starling.services.targets import existing_original, visible_original
-from starling.storage import counters
+from starling.storage import counters, outbox
 from starling.storage.counters import Delta
+from starling.storage.timelines import Entry
 
 
 async def like(core: Core, user_id: int, tweet_id: int) -> Tweet:
@@ -25,7 +26,16 @@ async def like(core: Core, user_id: int, tweet_id: int) -> Tweet:
             .on_conflict_do_nothing()
             .returning(Like.tweet_id)
         )
+        if inserted is not None:
+            event = await outbox.record(
+                session,
+                "tweet.liked",
+                tweet_id=tweet.id,
+                author_id=tweet.author_id,
+                user_id=user_id,
+            )
     if inserted is not None:
+        await outbox.dispatch(core.queue, [event])
         await counters.add(
             core.redis.main,
             [Delta("tweet", tweet.id, "like_count", 1), Delta("user", user_id, "likes_count", 1)],
@@ -78,6 +88,14 @@ async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet
         )
         if new_id is not None:
             await session.execute(insert(TweetStats).values(tweet_id=new_id))
+            event = await outbox.record(
+                session,
+                "tweet.posted",
+                tweet_id=new_id,
+                author_id=user_id,
+                original_id=original.id,
+                original_author_id=original.author_id,
+            )
         the_retweet = await session.scalar(
             select(Tweet).where(
                 Tweet.retweet_of_tweet_id == original.id,
@@ -87,6 +105,8 @@ async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet
         )
     assert the_retweet is not None
     if new_id is not None:
+        await core.timelines.push([user_id], Entry(new_id, original.id))
+        await outbox.dispatch(core.queue, [event])
         await counters.add(
             core.redis.main,
             [
@@ -105,7 +125,16 @@ async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> Tweet:
             .where(Tweet.retweet_of_tweet_id == original.id, Tweet.author_id == user_id)
             .returning(Tweet.id)
         )
+        if removed is not None:
+            event = await outbox.record(
+                session,
+                "tweet.removed",
+                tweet_id=removed,
+                author_id=user_id,
+                original_id=original.id,
+            )
     if removed is not None:
+        await outbox.dispatch(core.queue, [event])
         await counters.add(
             core.redis.main,
             [

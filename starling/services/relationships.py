@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
-from starling.models import Block, Follower, Following, FollowRequest, Mute, User
+from starling.models import Block, Follower, Following, FollowRequest, Mute, OutboxEvent, User
 from starling.services.targets import existing_user
-from starling.storage import counters
+from starling.storage import counters, outbox
 from starling.storage.counters import Delta
 
 
@@ -36,16 +36,27 @@ async def follow(core: Core, follower_id: int, target_id: int) -> tuple[User, Fo
         if await _follows(session, follower_id, target_id):
             return target, FollowStatus.FOLLOWING
         if target.protected:
-            await session.execute(
+            requested = await session.scalar(
                 pg_insert(FollowRequest)
                 .values(target_id=target_id, requester_id=follower_id)
                 .on_conflict_do_nothing()
+                .returning(FollowRequest.requester_id)
             )
-            return target, FollowStatus.REQUESTED
-        added = await _add_follow(session, follower_id, target_id)
-    if added:
-        await counters.add(core.redis.main, _follow_deltas(follower_id, target_id, 1))
-    return target, FollowStatus.FOLLOWING
+            events = (
+                [
+                    await outbox.record(
+                        session, "follow.requested", follower_id=follower_id, followee_id=target_id
+                    )
+                ]
+                if requested is not None
+                else []
+            )
+            status = FollowStatus.REQUESTED
+        else:
+            events = await _add_follow(session, follower_id, target_id)
+            status = FollowStatus.FOLLOWING
+    await _after_commit(core, events)
+    return target, status
 
 
 async def unfollow(core: Core, follower_id: int, target_id: int) -> tuple[User, FollowStatus]:
@@ -57,9 +68,8 @@ async def unfollow(core: Core, follower_id: int, target_id: int) -> tuple[User, 
                 FollowRequest.target_id == target_id, FollowRequest.requester_id == follower_id
             )
         )
-        removed = await _remove_follow(session, follower_id, target_id)
-    if removed:
-        await counters.add(core.redis.main, _follow_deltas(follower_id, target_id, -1))
+        events = await _remove_follow(session, follower_id, target_id)
+    await _after_commit(core, events)
     return target, FollowStatus.NOT_FOLLOWING
 
 
@@ -67,9 +77,14 @@ async def approve_follow_request(core: Core, owner_id: int, requester_id: int) -
     async with core.db.session() as session:
         requester = await existing_user(session, requester_id)
         await _take_request(session, owner_id, requester_id)
-        added = await _add_follow(session, requester_id, owner_id)
-    if added:
-        await counters.add(core.redis.main, _follow_deltas(requester_id, owner_id, 1))
+        events = await _add_follow(session, requester_id, owner_id)
+        if events:
+            events.append(
+                await outbox.record(
+                    session, "follow.accepted", follower_id=requester_id, followee_id=owner_id
+                )
+            )
+    await _after_commit(core, events)
     return requester
 
 
@@ -86,10 +101,11 @@ async def block(core: Core, blocker_id: int, target_id: int) -> User:
         raise DomainError(ErrorCode.CANNOT_BLOCK_SELF, "You cannot block yourself.", "id")
     async with core.db.session() as session:
         target = await existing_user(session, target_id)
-        await session.execute(
+        blocked = await session.scalar(
             pg_insert(Block)
             .values(blocker_id=blocker_id, blocked_id=target_id)
             .on_conflict_do_nothing()
+            .returning(Block.blocker_id)
         )
         await session.execute(
             delete(FollowRequest).where(
@@ -105,14 +121,15 @@ async def block(core: Core, blocker_id: int, target_id: int) -> User:
                 )
             )
         )
-        removed_out = await _remove_follow(session, blocker_id, target_id)
-        removed_in = await _remove_follow(session, target_id, blocker_id)
-    deltas = []
-    if removed_out:
-        deltas += _follow_deltas(blocker_id, target_id, -1)
-    if removed_in:
-        deltas += _follow_deltas(target_id, blocker_id, -1)
-    await counters.add(core.redis.main, deltas)
+        events = await _remove_follow(session, blocker_id, target_id)
+        events += await _remove_follow(session, target_id, blocker_id)
+        if blocked is not None:
+            events.append(
+                await outbox.record(
+                    session, "block.created", blocker_id=blocker_id, blocked_id=target_id
+                )
+            )
+    await _after_commit(core, events)
     return target
 
 
@@ -182,8 +199,8 @@ async def _follows(session: AsyncSession, follower_id: int, target_id: int) -> b
     return found is not None
 
 
-async def _add_follow(session: AsyncSession, follower_id: int, target_id: int) -> bool:
-    """Both tables or neither; True when the follow is new."""
+async def _add_follow(session: AsyncSession, follower_id: int, target_id: int) -> list[OutboxEvent]:
+    """Both tables or neither; a follow.created event when the follow is new."""
     added = await session.scalar(
         pg_insert(Following)
         .values(user_id=follower_id, following_id=target_id)
@@ -195,10 +212,19 @@ async def _add_follow(session: AsyncSession, follower_id: int, target_id: int) -
         .values(user_id=target_id, follower_id=follower_id)
         .on_conflict_do_nothing()
     )
-    return added is not None
+    if added is None:
+        return []
+    return [
+        await outbox.record(
+            session, "follow.created", follower_id=follower_id, followee_id=target_id
+        )
+    ]
 
 
-async def _remove_follow(session: AsyncSession, follower_id: int, target_id: int) -> bool:
+async def _remove_follow(
+    session: AsyncSession, follower_id: int, target_id: int
+) -> list[OutboxEvent]:
+    """Both tables or neither; a follow.removed event when there was a follow."""
     removed = await session.scalar(
         delete(Following)
         .where(Following.user_id == follower_id, Following.following_id == target_id)
@@ -207,11 +233,24 @@ async def _remove_follow(session: AsyncSession, follower_id: int, target_id: int
     await session.execute(
         delete(Follower).where(Follower.user_id == target_id, Follower.follower_id == follower_id)
     )
-    return removed is not None
-
-
-def _follow_deltas(follower_id: int, target_id: int, amount: int) -> list[Delta]:
+    if removed is None:
+        return []
     return [
-        Delta("user", follower_id, "following_count", amount),
-        Delta("user", target_id, "followers_count", amount),
+        await outbox.record(
+            session, "follow.removed", follower_id=follower_id, followee_id=target_id
+        )
     ]
+
+
+async def _after_commit(core: Core, events: list[OutboxEvent]) -> None:
+    """Follower counts follow the committed follow events; then the events go to the workers."""
+    deltas: list[Delta] = []
+    for event in events:
+        amount = {"follow.created": 1, "follow.removed": -1}.get(event.event)
+        if amount is not None:
+            deltas += [
+                Delta("user", event.payload["follower_id"], "following_count", amount),
+                Delta("user", event.payload["followee_id"], "followers_count", amount),
+            ]
+    await counters.add(core.redis.main, deltas)
+    await outbox.dispatch(core.queue, events)

@@ -29,8 +29,9 @@ from starling.models import (
     User,
 )
 from starling.services.targets import visible_original
-from starling.storage import counters
+from starling.storage import counters, outbox
 from starling.storage.counters import Delta
+from starling.storage.timelines import Entry
 from starling.text import MAX_TWEET_WEIGHT, ParsedTweet, parse_tweet
 
 MAX_MEDIA = 4
@@ -100,6 +101,7 @@ async def post_tweet(
             ]
         )
         await _link_entities(session, tweet.id, parsed)
+        event = await outbox.record(session, "tweet.posted", tweet_id=tweet_id, author_id=author_id)
         if media_ids:
             await session.execute(
                 insert(TweetMedia),
@@ -114,6 +116,9 @@ async def post_tweet(
     if quoted is not None:
         deltas.append(Delta("tweet", quoted.id, "quote_count", 1))
     await counters.add(core.redis.main, deltas)
+    # Authors see their own tweet at once, before any fan-out job runs.
+    await core.timelines.push([author_id], Entry(tweet.id))
+    await outbox.dispatch(core.queue, [event])
     return PostedTweet(tweet, created=True)
 
 
@@ -165,8 +170,10 @@ async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tw
         await session.execute(delete(TweetHashtag).where(TweetHashtag.tweet_id == tweet.id))
         await session.execute(delete(TweetMention).where(TweetMention.tweet_id == tweet.id))
         await _link_entities(session, tweet.id, parsed)
+        event = await outbox.record(session, "tweet.edited", tweet_id=tweet.id, author_id=editor_id)
         await session.flush()
         await session.refresh(tweet)
+    await outbox.dispatch(core.queue, [event])
     return tweet
 
 
@@ -189,6 +196,14 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
             await session.delete(tweet)
         else:
             tweet.deleted_at = func.now()
+        event = await outbox.record(
+            session,
+            "tweet.removed",
+            tweet_id=tweet.id,
+            author_id=user_id,
+            original_id=tweet.retweet_of_tweet_id,
+        )
+    await outbox.dispatch(core.queue, [event])
     deltas = [Delta("user", user_id, "tweets_count", -1)]
     for target_id, field in (
         (tweet.reply_to_tweet_id, "reply_count"),

@@ -1,0 +1,90 @@
+"""Keeping home timelines in step with what happens: the consumer of outbox events.
+
+Every handler is idempotent (ZADD/ZREM of the same members), so an event processed twice, or a
+fan-out killed half-way and run again, leaves the same timelines.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starling.core import Core
+from starling.models import Tweet
+from starling.queries import home
+from starling.queries.users import user_counts
+from starling.storage.timelines import Entry
+
+FOLLOW_MERGE_SIZE = 50
+
+
+async def handle(core: Core, event: str, payload: dict[str, Any]) -> None:
+    handler = HANDLERS.get(event)
+    if handler is not None:
+        await handler(core, **payload)
+
+
+async def tweet_posted(core: Core, tweet_id: int, author_id: int, **_: Any) -> None:
+    """Fan-out on write to active followers; celebrities are merged in on read instead."""
+    async with core.db.read_session() as session:
+        tweet = await session.get(Tweet, tweet_id)
+    if tweet is None or tweet.deleted_at is not None:
+        return
+    entry = Entry(tweet.id, tweet.retweet_of_tweet_id)
+    await core.timelines.add_recent(author_id, entry)
+    followers = (await user_counts(core.db, core.redis.main, [author_id]))[0].followers_count
+    is_celebrity = followers >= core.settings.celebrity_follower_threshold
+    await core.timelines.mark_celebrity(author_id, is_celebrity)
+    if is_celebrity:
+        return
+    active_since = datetime.now(UTC) - timedelta(days=core.settings.inactive_after_days)
+    async for active, inactive in home.follower_batches(core.db, author_id, active_since):
+        await core.timelines.push(active, entry)
+        # An inactive follower's timeline would go stale: forget it, rebuild it on return.
+        await core.timelines.drop(inactive)
+
+
+async def tweet_removed(
+    core: Core, tweet_id: int, author_id: int, original_id: int | None = None, **_: Any
+) -> None:
+    """A deleted tweet or an undone retweet leaves every timeline (reads filter it meanwhile)."""
+    entry = Entry(tweet_id, original_id)
+    await core.timelines.remove_recent(author_id, [entry])
+    active_since = datetime.now(UTC) - timedelta(days=core.settings.inactive_after_days)
+    await core.timelines.remove([author_id], [entry])
+    async for active, inactive in home.follower_batches(core.db, author_id, active_since):
+        await core.timelines.remove(active + inactive, [entry])
+
+
+async def follow_created(core: Core, follower_id: int, followee_id: int, **_: Any) -> None:
+    """The new followee's recent tweets join the follower's timeline."""
+    if not await core.timelines.is_built(follower_id):
+        return
+    for entry in await home.entries_of_author(core.db, followee_id, FOLLOW_MERGE_SIZE):
+        await core.timelines.push([follower_id], entry)
+
+
+async def follow_removed(core: Core, follower_id: int, followee_id: int, **_: Any) -> None:
+    """The former followee's tweets leave the follower's timeline."""
+    entries = await core.timelines.entries(follower_id)
+    if not entries:
+        return
+    oldest = min(e.tweet_id for e in entries)
+    theirs = await home.entries_of_author(
+        core.db, followee_id, core.settings.timeline_size, since_id=oldest - 1
+    )
+    await core.timelines.remove([follower_id], theirs)
+
+
+async def block_created(core: Core, blocker_id: int, blocked_id: int, **_: Any) -> None:
+    await follow_removed(core, blocker_id, blocked_id)
+    await follow_removed(core, blocked_id, blocker_id)
+
+
+HANDLERS = {
+    "tweet.posted": tweet_posted,
+    "tweet.removed": tweet_removed,
+    "follow.created": follow_created,
+    "follow.removed": follow_removed,
+    "block.created": block_created,
+}

@@ -1,0 +1,190 @@
+"""Home timelines and authors' recent tweets in Redis sorted sets. Owns ``timeline:*`` and
+``recent:*`` keys.
+
+A home timeline is ``timeline:<user id>``: members are tweet ids (``"<id>"``, or
+``"<id>:<original id>"`` for a retweet), scored by the tweet id. Ids are 53-bit (starling.ids), so
+scores are exact and order equals id order. A sentinel member ``"0"`` (score 0) marks a timeline as
+built: fan-out only writes into built timelines (or ones being rebuilt), so a timeline is either
+complete or absent, and an absent one is rebuilt from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+SENTINEL = b"0"
+RECENT_SIZE = 200
+CELEBRITIES = "timeline:celebrities"
+REPEAT_WINDOW = 40  # like Mastodon: the top 40 entries carry no repeats of one original
+
+# KEYS: timeline keys. ARGV: score, member, original id ("0" for a non-retweet), size, window.
+_PUSH = """
+local added = 0
+local size = tonumber(ARGV[4])
+for _, key in ipairs(KEYS) do
+  if redis.call('ZSCORE', key, '0') or redis.call('EXISTS', key .. ':rebuilding') == 1 then
+    local repeated = false
+    if ARGV[3] ~= '0' then
+      for _, member in ipairs(redis.call('ZREVRANGE', key, 0, tonumber(ARGV[5]) - 1)) do
+        local original = string.match(member, ':(%d+)$') or member
+        if original == ARGV[3] then repeated = true break end
+      end
+    end
+    if not repeated then
+      added = added + redis.call('ZADD', key, ARGV[1], ARGV[2])
+      redis.call('ZREMRANGEBYRANK', key, 1, -(size + 1))
+    end
+  end
+end
+return added
+"""
+
+# KEYS: timeline key. ARGV: size, then score/member pairs. Adds entries and the sentinel.
+_BUILD = """
+local size = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('ZADD', KEYS[1], 0, '0')
+redis.call('ZREMRANGEBYRANK', KEYS[1], 1, -(size + 1))
+redis.call('DEL', KEYS[1] .. ':rebuilding')
+return redis.call('ZCARD', KEYS[1]) - 1
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    tweet_id: int
+    original_id: int | None = None  # for a retweet
+
+    @property
+    def member(self) -> str:
+        return f"{self.tweet_id}:{self.original_id}" if self.original_id else str(self.tweet_id)
+
+    @classmethod
+    def parse(cls, member: bytes) -> Entry:
+        tweet_id, _, original = member.decode().partition(":")
+        return cls(int(tweet_id), int(original) if original else None)
+
+
+def _key(user_id: int) -> str:
+    return f"timeline:{user_id}"
+
+
+def _recent_key(author_id: int) -> str:
+    return f"recent:{author_id}"
+
+
+class Timelines:
+    def __init__(self, redis: Redis, size: int) -> None:
+        self.redis = redis
+        self.size = size
+        self._push = redis.register_script(_PUSH)
+        self._build = redis.register_script(_BUILD)
+
+    async def push(self, user_ids: Sequence[int], entry: Entry) -> int:
+        """Add an entry to the built timelines among ``user_ids``; returns how many took it."""
+        if not user_ids:
+            return 0
+        original = str(entry.original_id or 0)
+        return int(
+            await self._push(
+                keys=[_key(u) for u in user_ids],
+                args=[entry.tweet_id, entry.member, original, self.size, REPEAT_WINDOW],
+            )
+        )
+
+    async def remove(self, user_ids: Sequence[int], entries: Sequence[Entry]) -> None:
+        if not user_ids or not entries:
+            return
+        members = [e.member for e in entries]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.zrem(_key(user_id), *members)
+            await pipe.execute()
+
+    async def drop(self, user_ids: Sequence[int]) -> None:
+        """Forget timelines (inactive users): they are rebuilt when their owner comes back."""
+        if user_ids:
+            await self.redis.delete(*[_key(u) for u in user_ids])
+
+    async def is_built(self, user_id: int) -> bool:
+        return await self.redis.zscore(_key(user_id), SENTINEL) is not None
+
+    async def read(self, user_id: int, before: int | None, count: int) -> list[Entry] | None:
+        """Up to ``count`` entries newest first below ``before``; None if the timeline is not built."""
+        key = _key(user_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(key, SENTINEL)
+            pipe.zrevrangebyscore(
+                key, f"({before}" if before is not None else "+inf", "(0", start=0, num=count
+            )
+            built, members = await pipe.execute()
+        if built is None:
+            return None
+        return [Entry.parse(m) for m in members]
+
+    async def length(self, user_id: int) -> int:
+        return max(0, int(await self.redis.zcard(_key(user_id))) - 1)
+
+    async def start_rebuild(self, user_id: int) -> None:
+        """From now on fan-out writes into this timeline while it is rebuilt."""
+        await self.redis.set(f"{_key(user_id)}:rebuilding", 1, ex=300)
+
+    async def finish_rebuild(self, user_id: int, entries: Sequence[Entry]) -> int:
+        args: list[int | str] = [self.size]
+        for entry in entries:
+            args += [entry.tweet_id, entry.member]
+        return int(await self._build(keys=[_key(user_id)], args=args))
+
+    async def entries(self, user_id: int) -> list[Entry]:
+        """Every entry, newest first (for tests and tools)."""
+        members = await self.redis.zrevrangebyscore(_key(user_id), "+inf", "(0")
+        return [Entry.parse(m) for m in members]
+
+    # --- authors' recent tweets (celebrity merge on read) ----------------------------------
+
+    async def add_recent(self, author_id: int, entry: Entry) -> None:
+        key = _recent_key(author_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {entry.member: entry.tweet_id})
+            pipe.zremrangebyrank(key, 0, -(RECENT_SIZE + 1))
+            await pipe.execute()
+
+    async def remove_recent(self, author_id: int, entries: Sequence[Entry]) -> None:
+        if entries:
+            await self.redis.zrem(_recent_key(author_id), *[e.member for e in entries])
+
+    async def recent(
+        self, author_ids: Sequence[int], before: int | None, count: int
+    ) -> list[Entry]:
+        """Newest entries of several authors below ``before``, merged newest first."""
+        if not author_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for author_id in author_ids:
+                pipe.zrevrangebyscore(
+                    _recent_key(author_id),
+                    f"({before}" if before is not None else "+inf",
+                    "-inf",
+                    start=0,
+                    num=count,
+                )
+            results = await pipe.execute()
+        merged = [Entry.parse(m) for members in results for m in members]
+        merged.sort(key=lambda e: e.tweet_id, reverse=True)
+        return merged[:count]
+
+    # --- who is a celebrity (fanned out on read) --------------------------------------------
+
+    async def celebrities(self) -> list[int]:
+        return [int(member) for member in await self.redis.smembers(CELEBRITIES)]
+
+    async def mark_celebrity(self, author_id: int, is_celebrity: bool) -> None:
+        if is_celebrity:
+            await self.redis.sadd(CELEBRITIES, author_id)
+        else:
+            await self.redis.srem(CELEBRITIES, author_id)
