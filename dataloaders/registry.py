@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import Row
 from strawberry.dataloader import DataLoader
 
 from starling.core import Core
-from starling.models import Tweet, TweetVersion, User
+from starling.models import Tweet
 from starling.queries import graph, tweets, users
 from starling.queries.tweets import TweetCounts, TweetViewerState
 from starling.queries.users import UserCounts
@@ -20,6 +21,11 @@ from starling.visibility import NO_RELATIONSHIP, Relationship
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+# Batched reads return Core rows with the models' attribute names (no ORM instances: cheaper).
+UserRow = Row[Any]
+TweetRow = Row[Any]
+VersionRow = Row[Any]
 
 
 def _loader(load: Callable[[list[K]], Awaitable[Sequence[V]]]) -> DataLoader[K, V]:
@@ -38,12 +44,12 @@ class Loaders:
     # --- users -------------------------------------------------------------------------------
 
     @cached_property
-    def user_by_id(self) -> DataLoader[int, User | None]:
+    def user_by_id(self) -> DataLoader[int, UserRow | None]:
         return _loader(lambda ids: users.users_by_ids(self._db, ids))
 
     @cached_property
-    def user_by_username(self) -> DataLoader[str, User | None]:
-        async def load(names: list[str]) -> list[User | None]:
+    def user_by_username(self) -> DataLoader[str, UserRow | None]:
+        async def load(names: list[str]) -> list[UserRow | None]:
             found = await users.users_by_usernames(self._db, names)
             for user in found:
                 if user is not None:
@@ -70,11 +76,11 @@ class Loaders:
     # --- tweets ------------------------------------------------------------------------------
 
     @cached_property
-    def tweet(self) -> DataLoader[int, Tweet | None]:
+    def tweet(self) -> DataLoader[int, TweetRow | None]:
         """Tweets the viewer may see; None for missing, deleted or hidden ones."""
         return _loader(lambda ids: tweets.visible_tweets_by_ids(self._db, self.viewer_id, ids))
 
-    def prime_tweets(self, rows: Sequence[Tweet]) -> None:
+    def prime_tweets(self, rows: Sequence[Tweet | TweetRow]) -> None:
         """Tweets a list query already read (with the same visibility rule)."""
         for row in rows:
             self.tweet.prime(row.id, row)
@@ -97,8 +103,8 @@ class Loaders:
         return _loader(lambda ids: tweets.hashtags_by_tweet_ids(self._db, ids))
 
     @cached_property
-    def mentions(self) -> DataLoader[int, list[User]]:
-        async def load(ids: list[int]) -> list[list[User]]:
+    def mentions(self) -> DataLoader[int, list[UserRow]]:
+        async def load(ids: list[int]) -> list[list[UserRow]]:
             found = await tweets.mentioned_users_by_tweet_ids(self._db, ids)
             for users_of_tweet in found:
                 for user in users_of_tweet:
@@ -108,5 +114,5 @@ class Loaders:
         return DataLoader(load_fn=load)
 
     @cached_property
-    def versions(self) -> DataLoader[int, list[TweetVersion]]:
+    def versions(self) -> DataLoader[int, list[VersionRow]]:
         return _loader(lambda ids: tweets.versions_by_tweet_ids(self._db, ids))

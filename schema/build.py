@@ -7,12 +7,13 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
 from schema.errors import ErrorCodes
 from schema.root import Mutation, Query
@@ -38,6 +39,13 @@ class ParserCacheReportingSyntaxErrors(ParserCache):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    # The depth and alias rules are made once: QueryDepthLimiter and MaxAliasesLimiter make a new
+    # rule class per instance (so per request), and ValidationCache keys on the rules, so with
+    # them it would never hit.
+    limits = [
+        max_depth_rule(settings.max_query_depth, None),
+        max_aliases_rule(settings.max_aliases),
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -48,7 +56,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(limits),
         ],
     )

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     # PostgreSQL: the primary, and an optional streaming replica for read-only queries.
     database_url: str | None = None
     database_replica_url: str | None = None
-    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_size: int = Field(default=20, ge=1)
 
     # Redis: one URL for everything, or one per role so each can be scaled apart.
     redis_url: str | None = None

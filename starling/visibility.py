@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from starling.models import Block, Following, Mute, Tweet, User
 
 
-def author_visible(author_id: ColumnElement[int], viewer_id: int | None) -> ColumnElement[bool]:
+def author_visible(author_id: ColumnElement[int], viewer_id: Viewer) -> ColumnElement[bool]:
     """The author's tweets may be seen by the viewer (protection and blocks)."""
     public = exists().where(User.id == author_id, User.protected.is_(False))
     if viewer_id is None:
@@ -35,9 +35,16 @@ def author_visible(author_id: ColumnElement[int], viewer_id: int | None) -> Colu
     return and_(or_(author_id == viewer_id, public, follows), ~blocked)
 
 
-def tweet_visible(tweet: type[Tweet], viewer_id: int | None) -> ColumnElement[bool]:
-    """SQL condition on ``tweet`` (the Tweet model or an alias): visible to the viewer."""
-    original = aliased(Tweet)
+# The viewer: an id, None for an anonymous reader, or a bound parameter of a prebuilt statement.
+Viewer = int | ColumnElement[int] | None
+
+# Made once: building an alias is costly, and the same alias keeps statements cacheable.
+_original = aliased(Tweet, name="original_tweet")
+
+
+def tweet_visible(tweet: type[Tweet], viewer_id: Viewer) -> ColumnElement[bool]:
+    """SQL condition on ``tweet`` (the Tweet model, not ``_original``): visible to the viewer."""
+    original = _original
     original_visible = exists(
         select(original.id).where(
             original.id == tweet.retweet_of_tweet_id,
@@ -52,11 +59,11 @@ def tweet_visible(tweet: type[Tweet], viewer_id: int | None) -> ColumnElement[bo
     )
 
 
-def not_muted(tweet: type[Tweet], viewer_id: int | None) -> ColumnElement[bool]:
+def not_muted(tweet: type[Tweet], viewer_id: Viewer) -> ColumnElement[bool]:
     """SQL condition: neither the tweet's author nor (for a retweet) the original's is muted."""
     if viewer_id is None:
         return true()
-    original = aliased(Tweet)
+    original = _original
     return and_(
         ~exists().where(Mute.muter_id == viewer_id, Mute.muted_id == tweet.author_id),
         ~exists(

@@ -3,42 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, exists, select
 
 from starling.db import Database
 from starling.models import Block, Follower, Following, FollowRequest, Mute, User
-from starling.queries.common import id_list, newest_first_by_time
+from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
 from starling.queries.pagination import Page, PageRequest
 from starling.visibility import NO_RELATIONSHIP, Relationship
 
 
-async def relationships(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Relationship]:
-    """How the viewer stands with each user: one statement for the batch."""
-    other = id_list(ids)
-    statement = select(
+def _relationships() -> Select[Any]:
+    other = id_list(ids_param())
+    return select(
         other.c.id,
         exists()
-        .where(Following.user_id == viewer_id, Following.following_id == other.c.id)
+        .where(Following.user_id == VIEWER, Following.following_id == other.c.id)
         .label("viewer_follows"),
         exists()
-        .where(Following.user_id == other.c.id, Following.following_id == viewer_id)
+        .where(Following.user_id == other.c.id, Following.following_id == VIEWER)
         .label("follows_viewer"),
         exists()
-        .where(FollowRequest.target_id == other.c.id, FollowRequest.requester_id == viewer_id)
+        .where(FollowRequest.target_id == other.c.id, FollowRequest.requester_id == VIEWER)
         .label("follow_requested"),
         exists()
-        .where(Block.blocker_id == viewer_id, Block.blocked_id == other.c.id)
+        .where(Block.blocker_id == VIEWER, Block.blocked_id == other.c.id)
         .label("viewer_blocks"),
         exists()
-        .where(Block.blocker_id == other.c.id, Block.blocked_id == viewer_id)
+        .where(Block.blocker_id == other.c.id, Block.blocked_id == VIEWER)
         .label("blocks_viewer"),
-        exists()
-        .where(Mute.muter_id == viewer_id, Mute.muted_id == other.c.id)
-        .label("viewer_mutes"),
+        exists().where(Mute.muter_id == VIEWER, Mute.muted_id == other.c.id).label("viewer_mutes"),
     )
-    async with db.read_session() as session:
-        rows = (await session.execute(statement)).all()
+
+
+_RELATIONSHIPS = _relationships()
+
+
+async def relationships(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Relationship]:
+    """How the viewer stands with each user: one statement for the batch."""
+    rows = await db.rows(_RELATIONSHIPS, {"ids": list(ids), "viewer_id": viewer_id})
     by_id = {
         row.id: Relationship(
             viewer_follows=row.viewer_follows,

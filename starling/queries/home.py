@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Row, any_, exists, literal, or_, select
 
 from starling.db import Database
 from starling.models import Follower, Following, Tweet, User
+from starling.queries.common import VIEWER, ids_param, in_ids
 from starling.storage.timelines import Entry
 from starling.visibility import not_muted, tweet_visible
 
 
-def in_home_of(viewer_id: int) -> ColumnElement[bool]:
+def in_home_of(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """The tweet's author is the viewer or someone the viewer follows (so an unfollow takes effect
     on the next read, before any job trims the timeline), and it passes visibility and mutes."""
     followed = exists().where(
@@ -26,14 +28,16 @@ def in_home_of(viewer_id: int) -> ColumnElement[bool]:
     )
 
 
-async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Tweet]:
+_HOME_TWEETS_BY_IDS = select(*Tweet.__table__.c).where(
+    Tweet.id == any_(ids_param()), in_home_of(VIEWER)
+)
+
+
+async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Row[Any]]:
     """The tweets among ``ids`` that belong in the viewer's home timeline, in the order given."""
     if not ids:
         return []
-    async with db.read_session() as session:
-        rows = (
-            await session.scalars(select(Tweet).where(Tweet.id.in_(ids), in_home_of(viewer_id)))
-        ).all()
+    rows = await db.rows(_HOME_TWEETS_BY_IDS, {"ids": list(ids), "viewer_id": viewer_id})
     by_id = {tweet.id: tweet for tweet in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -106,7 +110,7 @@ async def followed_among(db: Database, viewer_id: int, user_ids: Sequence[int]) 
             (
                 await session.scalars(
                     select(Following.following_id).where(
-                        Following.user_id == viewer_id, Following.following_id.in_(user_ids)
+                        Following.user_id == viewer_id, in_ids(Following.following_id, user_ids)
                     )
                 )
             ).all()

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Row, Select, any_, exists, select
 
 from starling.db import Database
 from starling.models import (
@@ -23,7 +24,7 @@ from starling.models import (
     TweetVersion,
     User,
 )
-from starling.queries.common import id_list, newest_first_by_time
+from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
 from starling.storage import counters
 from starling.visibility import not_muted, tweet_visible
@@ -45,24 +46,67 @@ class TweetViewerState:
     bookmarked: bool = False
 
 
+_TWEETS = Tweet.__table__.c
+_VISIBLE_TO_ANONYMOUS = select(*_TWEETS).where(
+    Tweet.id == any_(ids_param()), tweet_visible(Tweet, None)
+)
+_VISIBLE_TO_VIEWER = select(*_TWEETS).where(
+    Tweet.id == any_(ids_param()), tweet_visible(Tweet, VIEWER)
+)
+_STATS = select(*TweetStats.__table__.c).where(TweetStats.tweet_id == any_(ids_param()))
+_HASHTAGS = select(TweetHashtag.tweet_id, TweetHashtag.tag).where(
+    TweetHashtag.tweet_id == any_(ids_param())
+)
+_MENTIONED_USERS = (
+    select(TweetMention.tweet_id.label("mention_of"), *User.__table__.c)
+    .join(User, User.id == TweetMention.user_id)
+    .where(TweetMention.tweet_id == any_(ids_param()))
+    .order_by(TweetMention.tweet_id, User.username)
+)
+_VERSIONS = (
+    select(*TweetVersion.__table__.c)
+    .where(TweetVersion.tweet_id == any_(ids_param()))
+    .order_by(TweetVersion.tweet_id, TweetVersion.number)
+)
+
+
+def _viewer_states() -> Select[Any]:
+    wanted = id_list(ids_param())
+    retweet = Tweet.__table__.alias("viewer_retweet")
+    return select(
+        wanted.c.id,
+        exists().where(Like.tweet_id == wanted.c.id, Like.user_id == VIEWER).label("liked"),
+        exists()
+        .where(
+            retweet.c.retweet_of_tweet_id == wanted.c.id,
+            retweet.c.author_id == VIEWER,
+            retweet.c.deleted_at.is_(None),
+        )
+        .label("retweeted"),
+        exists()
+        .where(Bookmark.tweet_id == wanted.c.id, Bookmark.user_id == VIEWER)
+        .label("bookmarked"),
+    )
+
+
+_VIEWER_STATES = _viewer_states()
+
+
 async def visible_tweets_by_ids(
     db: Database, viewer_id: int | None, ids: Sequence[int]
-) -> list[Tweet | None]:
-    async with db.read_session() as session:
-        rows = (
-            await session.scalars(
-                select(Tweet).where(Tweet.id.in_(ids), tweet_visible(Tweet, viewer_id))
-            )
-        ).all()
-    by_id = {tweet.id: tweet for tweet in rows}
+) -> list[Row[Any] | None]:
+    """Tweet rows the viewer may see (the Tweet model's attribute names), None for the rest."""
+    if viewer_id is None:
+        rows = await db.rows(_VISIBLE_TO_ANONYMOUS, {"ids": list(ids)})
+    else:
+        rows = await db.rows(_VISIBLE_TO_VIEWER, {"ids": list(ids), "viewer_id": viewer_id})
+    by_id = {row.id: row for row in rows}
     return [by_id.get(i) for i in ids]
 
 
 async def tweet_counts(db: Database, redis: Redis, ids: Sequence[int]) -> list[TweetCounts]:
     """Stored counts plus the deltas not yet flushed."""
-    async with db.read_session() as session:
-        rows = (await session.scalars(select(TweetStats).where(TweetStats.tweet_id.in_(ids)))).all()
-    stored = {row.tweet_id: row for row in rows}
+    stored = {row.tweet_id: row for row in await db.rows(_STATS, {"ids": list(ids)})}
     deltas = await counters.pending(redis, "tweet", ids)
     result = []
     for tweet_id, delta in zip(ids, deltas, strict=True):
@@ -79,48 +123,23 @@ async def tweet_counts(db: Database, redis: Redis, ids: Sequence[int]) -> list[T
 
 
 async def hashtags_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[str]]:
-    async with db.read_session() as session:
-        rows = (
-            await session.execute(
-                select(TweetHashtag.tweet_id, TweetHashtag.tag).where(
-                    TweetHashtag.tweet_id.in_(ids)
-                )
-            )
-        ).all()
     grouped: dict[int, list[str]] = defaultdict(list)
-    for tweet_id, tag in rows:
+    for tweet_id, tag in await db.rows(_HASHTAGS, {"ids": list(ids)}):
         grouped[tweet_id].append(tag)
     return [sorted(grouped.get(i, [])) for i in ids]
 
 
-async def mentioned_users_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[User]]:
+async def mentioned_users_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[Row[Any]]]:
     """The users each tweet mentions, read with the mentions (one statement, no second hop)."""
-    async with db.read_session() as session:
-        rows = (
-            await session.execute(
-                select(TweetMention.tweet_id, User)
-                .join(User, User.id == TweetMention.user_id)
-                .where(TweetMention.tweet_id.in_(ids))
-                .order_by(TweetMention.tweet_id, User.username)
-            )
-        ).all()
-    grouped: dict[int, list[User]] = defaultdict(list)
-    for tweet_id, user in rows:
-        grouped[tweet_id].append(user)
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in await db.rows(_MENTIONED_USERS, {"ids": list(ids)}):
+        grouped[row.mention_of].append(row)
     return [grouped.get(i, []) for i in ids]
 
 
-async def versions_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[TweetVersion]]:
-    async with db.read_session() as session:
-        rows = (
-            await session.scalars(
-                select(TweetVersion)
-                .where(TweetVersion.tweet_id.in_(ids))
-                .order_by(TweetVersion.tweet_id, TweetVersion.number)
-            )
-        ).all()
-    grouped: dict[int, list[TweetVersion]] = defaultdict(list)
-    for version in rows:
+async def versions_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    for version in await db.rows(_VERSIONS, {"ids": list(ids)}):
         grouped[version.tweet_id].append(version)
     return [grouped.get(i, []) for i in ids]
 
@@ -129,24 +148,7 @@ async def viewer_tweet_states(
     db: Database, viewer_id: int, ids: Sequence[int]
 ) -> list[TweetViewerState]:
     """Whether the viewer liked, retweeted and bookmarked each tweet: one statement."""
-    wanted = id_list(ids)
-    retweet = Tweet.__table__.alias("viewer_retweet")
-    statement = select(
-        wanted.c.id,
-        exists().where(Like.tweet_id == wanted.c.id, Like.user_id == viewer_id).label("liked"),
-        exists()
-        .where(
-            retweet.c.retweet_of_tweet_id == wanted.c.id,
-            retweet.c.author_id == viewer_id,
-            retweet.c.deleted_at.is_(None),
-        )
-        .label("retweeted"),
-        exists()
-        .where(Bookmark.tweet_id == wanted.c.id, Bookmark.user_id == viewer_id)
-        .label("bookmarked"),
-    )
-    async with db.read_session() as session:
-        rows = (await session.execute(statement)).all()
+    rows = await db.rows(_VIEWER_STATES, {"ids": list(ids), "viewer_id": viewer_id})
     by_id = {row.id: TweetViewerState(row.liked, row.retweeted, row.bookmarked) for row in rows}
     return [by_id.get(i, TweetViewerState()) for i in ids]
 
