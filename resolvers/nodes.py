@@ -8,9 +8,11 @@ import strawberry
 
 from schema.context import Info
 from schema.node import Node, from_global_id
+from schema.notifications import Notification
 from schema.tweets import Tweet
 from schema.users import User
 from starling.errors import DomainError, ErrorCode
+from starling.queries import notifications as notification_queries
 
 MAX_NODES = 100
 
@@ -26,6 +28,11 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     if type_name == "Tweet":
         tweet = await info.context.loaders.tweet.load(db_id)
         return Tweet.from_model(tweet) if tweet is not None else None
+    if type_name == "Notification" and info.context.viewer_id is not None:
+        found = await notification_queries.by_id(
+            info.context.core.db, info.context.viewer_id, db_id
+        )
+        return Notification.from_model(found) if found is not None else None
     return None
 
 

@@ -17,6 +17,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 
 from schema.errors import ErrorCodes
 from schema.root import Mutation, Query
+from schema.subscriptions import Subscription
 from schema.tweets import Tweet
 from schema.users import User
 from starling.config import Settings
@@ -49,6 +50,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, Tweet],
         extensions=[
             ErrorCodes,

@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 from dataloaders import Loaders
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
+from starling.storage.events import Hub
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Context:
     request: Request | WebSocket | None = None
     token: str | None = None
     viewer_id: int | None = None
+    hub: Hub | None = None
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
 
@@ -28,6 +30,11 @@ class Context:
         if self.viewer_id is None:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "You need to be signed in.")
         return self.viewer_id
+
+    def require_hub(self) -> Hub:
+        if self.hub is None:
+            raise RuntimeError("subscriptions need the API's pub/sub hub")
+        return self.hub
 
     @property
     def user_agent(self) -> str | None:

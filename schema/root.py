@@ -5,9 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import accounts, engagement, nodes, relationships, tweets
+from resolvers import notifications as notification_resolvers
 from schema.accounts import AuthPayload, LogoutPayload, UpdateProfilePayload
 from schema.connections import Connection
 from schema.node import Node
+from schema.notifications import MarkReadPayload, Notification
 from schema.payloads import (
     DeleteTweetPayload,
     EditTweetPayload,
@@ -40,6 +42,13 @@ class Query:
     )
     bookmarks: Connection[Tweet] = strawberry.field(
         resolver=tweets.bookmarks, description="The viewer's bookmarks, newest first."
+    )
+    notifications: Connection[Notification] = strawberry.field(
+        resolver=notification_resolvers.notifications_page,
+        description="The viewer's notifications, most recently updated first.",
+    )
+    unread_notifications_count: int = strawberry.field(
+        resolver=notification_resolvers.unread_notifications_count
     )
     follow_requests: Connection[User] = strawberry.field(
         resolver=relationships.follow_requests,
@@ -86,3 +95,7 @@ class Mutation:
     unblock_user: RelationshipPayload = strawberry.mutation(resolver=relationships.unblock_user)
     mute_user: RelationshipPayload = strawberry.mutation(resolver=relationships.mute_user)
     unmute_user: RelationshipPayload = strawberry.mutation(resolver=relationships.unmute_user)
+    mark_notifications_read: MarkReadPayload = strawberry.mutation(
+        resolver=notification_resolvers.mark_notifications_read,
+        description="Marks read all notifications, or those up to and including upTo.",
+    )

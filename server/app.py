@@ -19,6 +19,7 @@ from schema.build import build_schema
 from server.graphql import StarlingGraphQL
 from starling.config import Settings
 from starling.core import Core
+from starling.storage.events import Hub
 from workers.settings import worker_options
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         core = await Core.open(settings)
         app.state.core = core
+        hub = Hub(core.redis.pubsub)
+        await hub.start()
+        app.state.hub = hub
         worker_task: asyncio.Task[None] | None = None
         worker: Worker | None = None
         if run_worker:
@@ -74,6 +78,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            await hub.stop()
             await core.close()
 
     return Starlette(

@@ -46,6 +46,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
             request=request,
             token=token,
             viewer_id=viewer_id,
+            hub=request.app.state.hub,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

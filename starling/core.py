@@ -10,6 +10,7 @@ from arq.connections import ArqRedis, RedisSettings
 from starling.config import Settings
 from starling.db import Database
 from starling.redis import RedisClients
+from starling.storage.events import Publisher
 from starling.storage.timelines import Timelines
 
 
@@ -20,6 +21,7 @@ class Core:
     redis: RedisClients
     queue: ArqRedis
     timelines: Timelines
+    events: Publisher
 
     @classmethod
     async def open(cls, settings: Settings) -> Core:
@@ -34,6 +36,7 @@ class Core:
             redis=redis,
             queue=await create_pool(queue_settings(settings)),
             timelines=Timelines(redis.timelines, settings.timeline_size),
+            events=Publisher(redis.pubsub),
         )
 
     async def close(self) -> None:

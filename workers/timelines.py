@@ -1,4 +1,5 @@
-"""Jobs that keep home timelines current: outbox events, rebuilds, the outbox relay."""
+"""Jobs that act on what happened: outbox events (timelines, notifications, live events),
+timeline rebuilds, the outbox relay."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from starling.core import Core
-from starling.services import home_timeline, timeline_events
+from starling.services import home_timeline, notifications, timeline_events
 from starling.storage import outbox
 
 
@@ -16,6 +17,7 @@ async def process_outbox_event(ctx: dict[str, Any], event_id: int) -> None:
     if event is None:
         return  # gone or already processed
     await timeline_events.handle(core, event.event, event.payload)
+    await notifications.handle(core, event.event, event.payload)
     await outbox.mark_processed(core.db, event_id)
 
 

@@ -4,7 +4,7 @@ from starling.models.base import Base
 from starling.models.engagement import Bookmark, Like
 from starling.models.graph import Block, Follower, Following, FollowRequest, Mute
 from starling.models.media import Media, MediaKind, MediaStatus
-from starling.models.notifications import Notification, NotificationKind
+from starling.models.notifications import Notification, NotificationActor, NotificationKind
 from starling.models.outbox import OutboxEvent
 from starling.models.tweets import (
     Tweet,
@@ -37,6 +37,7 @@ __all__ = [
     "MediaStatus",
     "Mute",
     "Notification",
+    "NotificationActor",
     "NotificationKind",
     "OutboxEvent",
     "PersistedDocument",

@@ -46,3 +46,15 @@ class Notification(Base):
     created_at: Mapped[created_at]
     updated_at: Mapped[created_at]
     read_at: Mapped[datetime | None]
+
+
+class NotificationActor(Base):
+    """Everyone who acted in a group, so an actor counts once however often they act."""
+
+    __tablename__ = "notification_actors"
+
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[created_at]

@@ -11,8 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.models import Bookmark, Like, Tweet, TweetStats, User
+from starling.services import counting
 from starling.services.targets import existing_original, visible_original
-from starling.storage import counters, outbox
+from starling.storage import outbox
 from starling.storage.counters import Delta
 from starling.storage.timelines import Entry
 
@@ -36,8 +37,8 @@ async def like(core: Core, user_id: int, tweet_id: int) -> Tweet:
             )
     if inserted is not None:
         await outbox.dispatch(core.queue, [event])
-        await counters.add(
-            core.redis.main,
+        await counting.record(
+            core,
             [Delta("tweet", tweet.id, "like_count", 1), Delta("user", user_id, "likes_count", 1)],
         )
     return tweet
@@ -52,8 +53,8 @@ async def unlike(core: Core, user_id: int, tweet_id: int) -> Tweet:
             .returning(Like.tweet_id)
         )
     if removed is not None:
-        await counters.add(
-            core.redis.main,
+        await counting.record(
+            core,
             [Delta("tweet", tweet.id, "like_count", -1), Delta("user", user_id, "likes_count", -1)],
         )
     return tweet
@@ -107,8 +108,8 @@ async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet
     if new_id is not None:
         await core.timelines.push([user_id], Entry(new_id, original.id))
         await outbox.dispatch(core.queue, [event])
-        await counters.add(
-            core.redis.main,
+        await counting.record(
+            core,
             [
                 Delta("tweet", original.id, "retweet_count", 1),
                 Delta("user", user_id, "tweets_count", 1),
@@ -135,8 +136,8 @@ async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> Tweet:
             )
     if removed is not None:
         await outbox.dispatch(core.queue, [event])
-        await counters.add(
-            core.redis.main,
+        await counting.record(
+            core,
             [
                 Delta("tweet", original.id, "retweet_count", -1),
                 Delta("user", user_id, "tweets_count", -1),
@@ -155,7 +156,7 @@ async def bookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
             .returning(Bookmark.tweet_id)
         )
     if inserted is not None:
-        await counters.add(core.redis.main, [Delta("tweet", tweet.id, "bookmark_count", 1)])
+        await counting.record(core, [Delta("tweet", tweet.id, "bookmark_count", 1)])
     return tweet
 
 
@@ -168,5 +169,5 @@ async def unbookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
             .returning(Bookmark.tweet_id)
         )
     if removed is not None:
-        await counters.add(core.redis.main, [Delta("tweet", tweet.id, "bookmark_count", -1)])
+        await counting.record(core, [Delta("tweet", tweet.id, "bookmark_count", -1)])
     return tweet

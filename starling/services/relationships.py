@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.models import Block, Follower, Following, FollowRequest, Mute, OutboxEvent, User
+from starling.services import counting
 from starling.services.targets import existing_user
-from starling.storage import counters, outbox
+from starling.storage import outbox
 from starling.storage.counters import Delta
 
 
@@ -252,5 +253,5 @@ async def _after_commit(core: Core, events: list[OutboxEvent]) -> None:
                 Delta("user", event.payload["follower_id"], "following_count", amount),
                 Delta("user", event.payload["followee_id"], "followers_count", amount),
             ]
-    await counters.add(core.redis.main, deltas)
+    await counting.record(core, deltas)
     await outbox.dispatch(core.queue, events)

@@ -28,8 +28,9 @@ from starling.models import (
     TweetVersion,
     User,
 )
+from starling.services import counting
 from starling.services.targets import visible_original
-from starling.storage import counters, outbox
+from starling.storage import outbox
 from starling.storage.counters import Delta
 from starling.storage.timelines import Entry
 from starling.text import MAX_TWEET_WEIGHT, ParsedTweet, parse_tweet
@@ -115,7 +116,7 @@ async def post_tweet(
         deltas.append(Delta("tweet", parent.id, "reply_count", 1))
     if quoted is not None:
         deltas.append(Delta("tweet", quoted.id, "quote_count", 1))
-    await counters.add(core.redis.main, deltas)
+    await counting.record(core, deltas)
     # Authors see their own tweet at once, before any fan-out job runs.
     await core.timelines.push([author_id], Entry(tweet.id))
     await outbox.dispatch(core.queue, [event])
@@ -212,7 +213,7 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
     ):
         if target_id is not None:
             deltas.append(Delta("tweet", target_id, field, -1))
-    await counters.add(core.redis.main, deltas)
+    await counting.record(core, deltas)
 
 
 async def purge_deleted(core: Core) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, update
 
 from starling.core import Core
 from starling.models import Session
+from starling.storage.events import revoked_channel
 
 TOKEN_PREFIX = "stl_"
 CACHE_SECONDS = 300
@@ -66,10 +67,12 @@ async def user_id_for(core: Core, token: str) -> int | None:
 
 
 async def revoke(core: Core, token: str) -> None:
+    """Delete the session; open subscriptions made with this token end (they listen for it)."""
     token_hash = hash_token(token)
     async with core.db.session() as session:
         await session.execute(delete(Session).where(Session.token_hash == token_hash))
     await core.redis.main.delete(_cache_key(token_hash))
+    await core.events.publish_many([revoked_channel(token_hash.hex())], "revoked")
 
 
 async def purge_expired(core: Core) -> int:

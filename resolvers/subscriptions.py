@@ -1,0 +1,130 @@
+"""Subscriptions: homeTimeline, notifications, tweetEngagement.
+
+Each listens on this process's shared pub/sub hub and loads what an event names through the same
+read rules as queries (visibility, blocks, mutes). All of them end when the token they were opened
+with is revoked (logout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from dataloaders import Loaders
+from resolvers.common import decode_id
+from schema.context import Info
+from schema.notifications import Notification, TweetEngagement
+from schema.tweets import Tweet
+from starling.errors import DomainError, ErrorCode
+from starling.queries import home
+from starling.queries import notifications as notification_queries
+from starling.queries.tweets import tweet_counts
+from starling.storage.events import (
+    Event,
+    author_channel,
+    engagement_channel,
+    home_channel,
+    notifications_channel,
+    revoked_channel,
+)
+from starling.storage.sessions import hash_token
+
+# Longer than the publisher's throttle (200 ms), so the trailing read sees what it held back.
+ENGAGEMENT_SETTLE_SECONDS = 0.3
+
+
+def _revocation(info: Info) -> list[str]:
+    token = info.context.token
+    return [revoked_channel(hash_token(token).hex())] if token else []
+
+
+async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
+    """Each tweet as it lands in the viewer's home timeline, followed celebrities included."""
+    viewer_id = info.context.require_viewer()
+    core, hub = info.context.core, info.context.require_hub()
+    celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
+    revoked = _revocation(info)
+    channels = [home_channel(viewer_id), *map(author_channel, celebrities), *revoked]
+    async with hub.presence(viewer_id), hub.listen(channels) as queue:
+        while True:
+            channel, data = await queue.get()
+            if channel in revoked:
+                return
+            rows = await home.home_tweets_by_ids(core.db, viewer_id, [int(data)])
+            if rows:
+                info.context.loaders = Loaders(core, viewer_id)  # fresh counts per event
+                yield Tweet.from_model(rows[0])
+
+
+async def notifications(info: Info) -> AsyncGenerator[Notification, None]:
+    viewer_id = info.context.require_viewer()
+    core, hub = info.context.core, info.context.require_hub()
+    revoked = _revocation(info)
+    async with (
+        hub.presence(viewer_id),
+        hub.listen([notifications_channel(viewer_id), *revoked]) as queue,
+    ):
+        while True:
+            channel, data = await queue.get()
+            if channel in revoked:
+                return
+            found = await notification_queries.by_id(core.db, viewer_id, int(data))
+            if found is not None:
+                info.context.loaders = Loaders(core, viewer_id)
+                yield Notification.from_model(found)
+
+
+async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[TweetEngagement, None]:
+    """Live counts of one tweet: the current counts first, then a few updates a second at most."""
+    tweet_id = decode_id(id, "Tweet")
+    if await info.context.loaders.tweet.load(tweet_id) is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
+    core, hub = info.context.core, info.context.require_hub()
+    revoked = _revocation(info)
+
+    async def current() -> TweetEngagement:
+        [counts] = await tweet_counts(core.db, core.redis.main, [tweet_id])
+        return TweetEngagement(
+            tweet_id=id,
+            like_count=counts.like_count,
+            retweet_count=counts.retweet_count,
+            reply_count=counts.reply_count,
+            quote_count=counts.quote_count,
+        )
+
+    async with (
+        hub.watching(tweet_id),
+        hub.listen([engagement_channel(tweet_id), *revoked]) as queue,
+    ):
+        last = await current()
+        yield last
+        while True:
+            if _revoked_in([await queue.get()], revoked):
+                return
+            while True:  # a burst: emit, settle, emit what changed meanwhile
+                if _revoked_in(_drain(queue), revoked):
+                    return
+                latest = await current()
+                if latest != last:
+                    last = latest
+                    yield latest
+                await asyncio.sleep(ENGAGEMENT_SETTLE_SECONDS)
+                if queue.empty():
+                    latest = await current()
+                    if latest != last:
+                        last = latest
+                        yield latest
+                    break
+
+
+def _drain(queue: asyncio.Queue[Event]) -> list[Event]:
+    events = []
+    while not queue.empty():
+        events.append(queue.get_nowait())
+    return events
+
+
+def _revoked_in(events: list[Event], revoked: list[str]) -> bool:
+    return any(channel in revoked for channel, _ in events)

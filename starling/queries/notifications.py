@@ -1,0 +1,40 @@
+"""Read side for notifications: the viewer's list (most recently updated first), unread count."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from starling.db import Database
+from starling.models import Notification
+from starling.queries.common import newest_first_by_time
+from starling.queries.pagination import Page, PageRequest
+
+UNREAD_CAP = 1000
+
+
+async def notifications(db: Database, user_id: int, request: PageRequest) -> Page[Notification]:
+    statement = select(Notification).where(Notification.recipient_id == user_id)
+    return await newest_first_by_time(
+        db, statement, Notification.updated_at, Notification.id, request
+    )
+
+
+async def by_id(db: Database, user_id: int, notification_id: int) -> Notification | None:
+    async with db.read_session() as session:
+        return await session.scalar(
+            select(Notification).where(
+                Notification.id == notification_id, Notification.recipient_id == user_id
+            )
+        )
+
+
+async def unread_count(db: Database, user_id: int) -> int:
+    """Unread notifications, counted up to a cap (clients show "999+")."""
+    unread = (
+        select(Notification.id)
+        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
+        .limit(UNREAD_CAP)
+        .subquery()
+    )
+    async with db.read_session() as session:
+        return int(await session.scalar(select(func.count()).select_from(unread)) or 0)

@@ -1,0 +1,221 @@
+"""Real-time events over Redis pub/sub, presence, and watchers. Owns ``presence``, ``watching``,
+``events:*`` channels and the engagement throttle keys.
+
+Publishers (workers, services) publish only where someone listens: a user's home and
+notification events only when the user is present (connected to some API process), a tweet's
+engagement only while someone watches it, and at most every ``ENGAGEMENT_INTERVAL_MS``.
+Each API process keeps one pub/sub connection (``Hub``) and multiplexes its local subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+log = logging.getLogger(__name__)
+
+Event = tuple[str, str]  # (channel, data)
+
+PRESENCE = "presence"  # sorted set: user id -> expiry (unix seconds)
+WATCHING = "watching"  # sorted set: tweet id -> expiry
+PRESENCE_TTL = 60
+REFRESH_EVERY = 20
+ENGAGEMENT_INTERVAL_MS = 200
+
+
+def home_channel(user_id: int) -> str:
+    return f"events:home:{user_id}"
+
+
+def author_channel(author_id: int) -> str:
+    """Tweets of an author who is not fanned out (a celebrity), for subscribers who follow them."""
+    return f"events:author:{author_id}"
+
+
+def notifications_channel(user_id: int) -> str:
+    return f"events:notifications:{user_id}"
+
+
+def engagement_channel(tweet_id: int) -> str:
+    return f"events:engagement:{tweet_id}"
+
+
+def revoked_channel(token_hash_hex: str) -> str:
+    return f"events:revoked:{token_hash_hex}"
+
+
+# KEYS: watching, throttle key, channel. ARGV: tweet id, now, interval ms.
+_ENGAGEMENT = """
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not expiry or tonumber(expiry) < tonumber(ARGV[2]) then return 0 end
+if not redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[3]) then return 0 end
+return redis.call('PUBLISH', KEYS[3], ARGV[1])
+"""
+
+
+class Publisher:
+    """What workers and services use to announce events."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._engagement = redis.register_script(_ENGAGEMENT)
+
+    async def present(self, user_ids: Sequence[int]) -> list[int]:
+        """The users among ``user_ids`` connected to some API process right now."""
+        if not user_ids:
+            return []
+        scores = await self.redis.zmscore(PRESENCE, list(user_ids))
+        now = time.time()
+        return [u for u, score in zip(user_ids, scores, strict=True) if score and score > now]
+
+    async def publish_many(self, channels: Iterable[str], message: str | int) -> None:
+        channels = list(channels)
+        if not channels:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for channel in channels:
+                pipe.publish(channel, message)
+            await pipe.execute()
+
+    async def to_present_users(
+        self, user_ids: Sequence[int], channel_of: Callable[[int], str], message: str | int
+    ) -> None:
+        present = await self.present(user_ids)
+        await self.publish_many([channel_of(u) for u in present], message)
+
+    async def engagement_changed(self, tweet_ids: Iterable[int]) -> None:
+        """Announce new counts of watched tweets, coalesced to one message per interval."""
+        now = time.time()
+        for tweet_id in set(tweet_ids):
+            await self._engagement(
+                keys=[WATCHING, f"events:throttle:{tweet_id}", engagement_channel(tweet_id)],
+                args=[tweet_id, now, ENGAGEMENT_INTERVAL_MS],
+            )
+
+
+class Hub:
+    """One pub/sub connection per process, shared by every local subscriber.
+
+    A channel is subscribed when its first local listener arrives and unsubscribed when its last
+    one leaves. Presence and watches are refreshed for everyone connected here.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._pubsub: PubSub | None = None
+        self._listeners: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self._present: dict[int, int] = defaultdict(int)
+        self._watched: dict[int, int] = defaultdict(int)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        # A dummy subscription keeps the connection in pub/sub mode between real ones.
+        await self._pubsub.subscribe("events:hub")
+        self._tasks = [
+            asyncio.create_task(self._read(), name="hub-reader"),
+            asyncio.create_task(self._refresh(), name="hub-presence"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
+
+    @property
+    def channel_count(self) -> int:
+        return len(self._listeners)
+
+    @contextlib.asynccontextmanager
+    async def listen(self, channels: Sequence[str]) -> AsyncIterator[asyncio.Queue[Event]]:
+        """A queue receiving every message on ``channels`` as (channel, data)."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
+        async with self._lock:
+            new = [c for c in channels if not self._listeners[c]]
+            for channel in channels:
+                self._listeners[channel].add(queue)
+            if new and self._pubsub is not None:
+                await self._pubsub.subscribe(*new)
+        try:
+            yield queue
+        finally:
+            async with self._lock:
+                gone = []
+                for channel in channels:
+                    self._listeners[channel].discard(queue)
+                    if not self._listeners[channel]:
+                        del self._listeners[channel]
+                        gone.append(channel)
+                if gone and self._pubsub is not None:
+                    await self._pubsub.unsubscribe(*gone)
+
+    @contextlib.asynccontextmanager
+    async def presence(self, user_id: int) -> AsyncIterator[None]:
+        """Mark a user present (so workers publish to them) while the block runs."""
+        self._present[user_id] += 1
+        if self._present[user_id] == 1:
+            await self.redis.zadd(PRESENCE, {str(user_id): time.time() + PRESENCE_TTL})
+        try:
+            yield
+        finally:
+            self._present[user_id] -= 1
+            if not self._present[user_id]:
+                del self._present[user_id]
+
+    @contextlib.asynccontextmanager
+    async def watching(self, tweet_id: int) -> AsyncIterator[None]:
+        self._watched[tweet_id] += 1
+        if self._watched[tweet_id] == 1:
+            await self.redis.zadd(WATCHING, {str(tweet_id): time.time() + PRESENCE_TTL})
+        try:
+            yield
+        finally:
+            self._watched[tweet_id] -= 1
+            if not self._watched[tweet_id]:
+                del self._watched[tweet_id]
+
+    async def _read(self) -> None:
+        assert self._pubsub is not None
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep serving: a dropped connection is retried by redis-py
+                log.warning("pub/sub read failed", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"].decode()
+            data = message["data"].decode()
+            for queue in list(self._listeners.get(channel, ())):
+                if queue.full():
+                    continue  # a stalled client loses events rather than memory
+                queue.put_nowait((channel, data))
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_EVERY)
+            expiry = time.time() + PRESENCE_TTL
+            try:
+                if self._present:
+                    await self.redis.zadd(PRESENCE, {str(u): expiry for u in self._present})
+                if self._watched:
+                    await self.redis.zadd(WATCHING, {str(t): expiry for t in self._watched})
+                now = time.time()
+                await self.redis.zremrangebyscore(PRESENCE, "-inf", now)
+                await self.redis.zremrangebyscore(WATCHING, "-inf", now)
+            except Exception:
+                log.warning("presence refresh failed", exc_info=True)

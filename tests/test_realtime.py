@@ -1,0 +1,246 @@
+"""Real time end to end: two API processes, a separate worker process, real WebSocket clients.
+
+A follower connected to API process B receives, within a second, a tweet posted through API
+process A and fanned out by the worker; notifications arrive live; engagement counts update;
+a bad token closes the socket with 4403; logging out ends open subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from starling.config import Settings
+from tests.realtime_client import PROTOCOLS, Subscription, data_of
+from tests.support import STRONG_PASSWORD
+
+HOME_SUB = "subscription { homeTimeline { id text author { username } } }"
+NOTIFICATIONS_SUB = "subscription { notifications { kind actorCount actors { username } } }"
+ENGAGEMENT_SUB = "subscription($id: ID!) { tweetEngagement(id: $id) { likeCount } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, settings: Settings, tmp: Path) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
+        self.env.update(
+            STARLING_DATABASE_URL=str(settings.database_url),
+            STARLING_REDIS_URL=str(settings.redis_url),
+            STARLING_DATA_DIR=str(tmp),
+            STARLING_ARGON2_TIME_COST="1",
+            STARLING_ARGON2_MEMORY_COST_KIB="64",
+        )
+        self.ports = [_free_port(), _free_port()]
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.logs = tmp
+
+    def start(self) -> None:
+        binary = str(Path(sys.executable).parent / "starling")
+        commands = [[binary, "serve", "--no-worker", "--port", str(p)] for p in self.ports]
+        commands.append([binary, "worker"])
+        for index, command in enumerate(commands):
+            log = (self.logs / f"process{index}.log").open("w")
+            self.processes.append(
+                subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            )
+        deadline = time.monotonic() + 60
+        for port in self.ports:
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, self.log_text()
+                time.sleep(0.2)
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.logs.glob("process*.log")))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGINT)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def http(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.ports[index]}/graphql"
+
+    def ws(self, index: int) -> str:
+        return f"ws://127.0.0.1:{self.ports[index]}/graphql"
+
+
+@pytest.fixture(scope="module")
+def cluster(test_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = Cluster(test_settings, tmp_path_factory.mktemp("cluster"))
+    running.start()
+    yield running
+    running.stop()
+
+
+async def gql(
+    url: str, query: str, variables: dict | None = None, token: str | None = None
+) -> dict:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            url, json={"query": query, "variables": variables or {}}, headers=headers
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def register(url: str, username: str) -> tuple[str, str]:
+    data = await gql(
+        url,
+        "mutation($u: String!, $e: String!, $p: String!) { register(input: "
+        "{username: $u, email: $e, password: $p}) { token user { id } errors { code } } }",
+        {"u": username, "e": f"{username}@example.com", "p": STRONG_PASSWORD},
+    )
+    return data["register"]["token"], data["register"]["user"]["id"]
+
+
+async def act(url: str, token: str, mutation: str, target: str) -> None:
+    data = await gql(
+        url, f'mutation {{ {mutation}(id: "{target}") {{ errors {{ code }} }} }}', token=token
+    )
+    assert data[mutation]["errors"] == []
+
+
+async def post(url: str, token: str, text: str) -> str:
+    data = await gql(
+        url,
+        "mutation($t: String!) { postTweet(input: {text: $t}) { tweet { id } errors { code } } }",
+        {"t": text},
+        token,
+    )
+    return data["postTweet"]["tweet"]["id"]
+
+
+async def wait_present(settings: Settings, user_global_id: str) -> None:
+    """Until the subscribing process has marked the user present (publishers look at this)."""
+    from schema.node import from_global_id
+
+    decoded = from_global_id(user_global_id)
+    assert decoded is not None
+    redis = Redis.from_url(str(settings.redis_url))
+    try:
+        for _ in range(100):
+            if await redis.zscore("presence", str(decoded[1])) is not None:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the subscriber never became present")
+    finally:
+        await redis.aclose()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_tweet_posted_on_a_reaches_a_follower_on_b(
+    cluster: Cluster, test_settings: Settings, protocol: str
+) -> None:
+    author_token, author_id = await register(cluster.http(0), "author")
+    reader_token, reader_id = await register(cluster.http(1), "reader")
+    await act(cluster.http(1), reader_token, "followUser", author_id)
+
+    subscription = Subscription(cluster.ws(1), protocol, reader_token)
+    assert (await subscription.connect())["type"] == "connection_ack"
+    await subscription.subscribe(HOME_SUB)
+    await wait_present(test_settings, reader_id)
+
+    started = time.monotonic()
+    tweet_id = await post(cluster.http(0), author_token, f"live over {protocol}")
+    tweet = data_of(await subscription.next(timeout=5))["homeTimeline"]
+    elapsed = time.monotonic() - started
+    await subscription.close()
+    assert tweet == {
+        "id": tweet_id,
+        "text": f"live over {protocol}",
+        "author": {"username": "author"},
+    }
+    assert elapsed < 1.0, f"delivered after {elapsed:.2f}s"
+
+
+async def test_notifications_arrive_live(cluster: Cluster, test_settings: Settings) -> None:
+    ada_token, ada_id = await register(cluster.http(0), "ada")
+    grace_token, _ = await register(cluster.http(1), "grace")
+    tweet_id = await post(cluster.http(0), ada_token, "like me")
+    subscription = Subscription(cluster.ws(1), "graphql-transport-ws", ada_token)
+    await subscription.connect()
+    await subscription.subscribe(NOTIFICATIONS_SUB)
+    await wait_present(test_settings, ada_id)
+    await act(cluster.http(0), grace_token, "likeTweet", tweet_id)
+    note = data_of(await subscription.next(timeout=5))["notifications"]
+    await subscription.close()
+    assert note == {"kind": "LIKE", "actorCount": 1, "actors": [{"username": "grace"}]}
+
+
+async def test_engagement_counts_update_coalesced(cluster: Cluster) -> None:
+    author_token, _ = await register(cluster.http(0), "star")
+    tweet_id = await post(cluster.http(0), author_token, "count me")
+    fans = [await register(cluster.http(0), f"fan{i}") for i in range(30)]
+    subscription = Subscription(cluster.ws(1), "graphql-transport-ws", author_token)
+    await subscription.connect()
+    await subscription.subscribe(ENGAGEMENT_SUB, {"id": tweet_id})
+    assert data_of(await subscription.next())["tweetEngagement"] == {"likeCount": 0}
+
+    await asyncio.gather(*(act(cluster.http(0), token, "likeTweet", tweet_id) for token, _ in fans))
+    seen = []
+    while not seen or seen[-1] < 30:
+        seen.append(data_of(await subscription.next(timeout=3))["tweetEngagement"]["likeCount"])
+    await subscription.close()
+    assert seen[-1] == 30
+    assert len(seen) < 30, f"{len(seen)} messages for 30 likes: not coalesced"
+    assert seen == sorted(seen)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_bad_token_closes_the_socket_with_4403(cluster: Cluster, protocol: str) -> None:
+    subscription = Subscription(cluster.ws(0), protocol, "stl_not-a-real-token")
+    answer = await subscription.connect()
+    await subscription.close()
+    assert answer == {"type": "closed", "code": 4403} or (
+        protocol == "graphql-ws" and answer["type"] == "connection_error"
+    ), answer
+
+
+async def test_subscriptions_need_a_viewer(cluster: Cluster) -> None:
+    subscription = Subscription(cluster.ws(0), "graphql-transport-ws", None)
+    assert (await subscription.connect())["type"] == "connection_ack"
+    await subscription.subscribe(HOME_SUB)
+    message = await subscription.next()
+    await subscription.close()
+    # An error raised by the event stream itself arrives as a result carrying errors.
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]
+
+
+async def test_logout_ends_open_subscriptions(cluster: Cluster, test_settings: Settings) -> None:
+    token, user_id = await register(cluster.http(0), "leaver")
+    subscription = Subscription(cluster.ws(1), "graphql-transport-ws", token)
+    await subscription.connect()
+    await subscription.subscribe(HOME_SUB)
+    await wait_present(test_settings, user_id)
+    await gql(cluster.http(0), "mutation { logout { success } }", token=token)
+    message = await subscription.next(timeout=5)
+    await subscription.close()
+    assert message["type"] == "complete"
