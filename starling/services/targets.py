@@ -18,17 +18,17 @@ async def visible_original(
     tweet = await session.scalar(
         select(Tweet).where(Tweet.id == tweet_id, tweet_visible(Tweet, viewer_id))
     )
-    if tweet is not None and tweet.retweet_of_tweet_id is not None:
-        tweet = await session.get(Tweet, tweet.retweet_of_tweet_id)
-    if tweet is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", field)
-    return tweet
+    return await _original(session, tweet, field)
 
 
 async def existing_original(session: AsyncSession, tweet_id: int, field: str = "id") -> Tweet:
     """The tweet (or a retweet's original) if it exists, visible or not: undoing a like or a
     retweet works even on a tweet the viewer can no longer see."""
-    tweet = await session.get(Tweet, tweet_id)
+    return await _original(session, await session.get(Tweet, tweet_id), field)
+
+
+async def _original(session: AsyncSession, tweet: Tweet | None, field: str) -> Tweet:
+    """A retweet's original (the tweet itself otherwise), or NOT_FOUND."""
     if tweet is not None and tweet.retweet_of_tweet_id is not None:
         tweet = await session.get(Tweet, tweet.retweet_of_tweet_id)
     if tweet is None:

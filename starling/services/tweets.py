@@ -126,15 +126,7 @@ async def post_tweet(
 async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tweet:
     """A new immutable version; hashtags and mentions follow the current text."""
     async with core.db.session() as session:
-        tweet = await session.scalar(
-            select(Tweet).where(Tweet.id == tweet_id, Tweet.deleted_at.is_(None)).with_for_update()
-        )
-        if tweet is None or (
-            tweet.author_id != editor_id and not await _visible(session, editor_id, tweet)
-        ):
-            raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
-        if tweet.author_id != editor_id:
-            raise DomainError(ErrorCode.NOT_AUTHOR, "Only its author can edit a tweet.", "id")
+        tweet = await _own_tweet_for_update(session, editor_id, tweet_id, "edit")
         if tweet.retweet_of_tweet_id is not None:
             raise DomainError(ErrorCode.CANNOT_EDIT_RETWEET, "A retweet cannot be edited.", "id")
         window = timedelta(minutes=core.settings.edit_window_minutes)
@@ -184,15 +176,7 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
     Deleting a retweet is undoing it.
     """
     async with core.db.session() as session:
-        tweet = await session.scalar(
-            select(Tweet).where(Tweet.id == tweet_id, Tweet.deleted_at.is_(None)).with_for_update()
-        )
-        if tweet is None or (
-            tweet.author_id != user_id and not await _visible(session, user_id, tweet)
-        ):
-            raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
-        if tweet.author_id != user_id:
-            raise DomainError(ErrorCode.NOT_AUTHOR, "Only its author can delete a tweet.", "id")
+        tweet = await _own_tweet_for_update(session, user_id, tweet_id, "delete")
         if tweet.retweet_of_tweet_id is not None:
             await session.delete(tweet)
         else:
@@ -269,12 +253,24 @@ def _content_hash(text: str, media_ids: Sequence[int]) -> bytes:
     return hashlib.sha256(f"{text}\x00{','.join(map(str, media_ids))}".encode()).digest()
 
 
-async def _visible(session: AsyncSession, viewer_id: int, tweet: Tweet) -> bool:
-    try:
-        await visible_original(session, viewer_id, tweet.id)
-    except DomainError:
-        return False
-    return True
+async def _own_tweet_for_update(
+    session: AsyncSession, user_id: int, tweet_id: int, verb: str
+) -> Tweet:
+    """The user's live tweet, locked; NOT_AUTHOR for someone else's tweet the user can see,
+    NOT_FOUND for one they cannot (as if it did not exist)."""
+    tweet = await session.scalar(
+        select(Tweet).where(Tweet.id == tweet_id, Tweet.deleted_at.is_(None)).with_for_update()
+    )
+    if tweet is not None and tweet.author_id != user_id:
+        try:
+            await visible_original(session, user_id, tweet.id)
+        except DomainError:
+            tweet = None
+        else:
+            raise DomainError(ErrorCode.NOT_AUTHOR, f"Only its author can {verb} a tweet.", "id")
+    if tweet is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
+    return tweet
 
 
 async def _tweet_for_idempotency_key(

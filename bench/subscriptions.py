@@ -1,0 +1,188 @@
+"""How many live subscription sockets one API process holds, their memory, and delivery latency.
+
+    .venv/bin/python -m bench.subscriptions setup --sockets 10000
+    STARLING_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/starling_bench_ws \\
+      STARLING_REDIS_URL=redis://127.0.0.1:6379/6 STARLING_CELEBRITY_FOLLOWER_THRESHOLD=1000000 \\
+      .venv/bin/starling serve --no-worker --port 8900 &      # and a worker with the same env
+    .venv/bin/python -m bench.subscriptions run --sockets 10000 --url ws://127.0.0.1:8900/graphql \\
+      --server-pid <pid of the API process>
+
+``setup`` makes one author and N followers (all active) with login tokens. ``run`` opens N
+graphql-transport-ws sockets, each subscribed to homeTimeline, reads the API process's memory
+before and after, then posts one tweet from the author and times its arrival on every socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import secrets
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import websockets
+from argon2 import PasswordHasher
+from redis.asyncio import Redis
+
+from bench.common import ADMIN_URL, DATA_DIR, PASSWORD, Progress, database_url
+from server.migrate import upgrade
+from starling import ids
+
+DATABASE = "starling_bench_ws"
+REDIS_URL = "redis://127.0.0.1:6379/6"
+TOKENS = DATA_DIR / "ws_tokens.tsv"
+SUBSCRIBE = "subscription { homeTimeline { id text author { username } } }"
+
+
+async def setup(args: argparse.Namespace) -> None:
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {DATABASE}")
+    await admin.close()
+    await asyncio.to_thread(upgrade, database_url(DATABASE))
+    connection = await asyncpg.connect(database_url(DATABASE))
+    now = datetime.now(UTC)
+    first = ids.lowest_id_at(now - timedelta(days=10))
+    user_ids = [first + i for i in range(args.sockets + 1)]  # index 0 is the author
+    password_hash = PasswordHasher().hash(PASSWORD)
+    await connection.copy_records_to_table(
+        "users",
+        records=[
+            (uid, f"w{i}", f"w{i}@bench.example", password_hash, f"W {i}", now)
+            for i, uid in enumerate(user_ids)
+        ],
+        columns=["id", "username", "email", "password_hash", "display_name", "last_active_at"],
+    )
+    author = user_ids[0]
+    followers = user_ids[1:]
+    await connection.copy_records_to_table(
+        "following", records=[(f, author) for f in followers], columns=["user_id", "following_id"]
+    )
+    await connection.copy_records_to_table(
+        "followers", records=[(author, f) for f in followers], columns=["user_id", "follower_id"]
+    )
+    await connection.copy_records_to_table(
+        "user_stats",
+        records=[(author, len(followers), 0)] + [(f, 0, 1) for f in followers],
+        columns=["user_id", "followers_count", "following_count"],
+    )
+    DATA_DIR.mkdir(exist_ok=True)
+    sessions = []
+    progress = Progress("tokens", len(user_ids))
+    with TOKENS.open("w") as out:
+        for uid in user_ids:
+            token = "stl_" + secrets.token_urlsafe(24)
+            sessions.append((uid, hashlib.sha256(token.encode()).digest(), now + timedelta(days=1)))
+            out.write(f"{uid}\t{token}\n")
+            progress.advance()
+    await connection.copy_records_to_table(
+        "sessions", records=sessions, columns=["user_id", "token_hash", "expires_at"]
+    )
+    await connection.execute("ANALYZE")
+    await connection.close()
+    print(f"set up {DATABASE}: 1 author, {len(followers):,} followers, tokens in {TOKENS}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def run(args: argparse.Namespace) -> None:
+    lines = [line.split("\t") for line in TOKENS.read_text().splitlines()]
+    author_token = lines[0][1]
+    followers = lines[1 : args.sockets + 1]
+    before = rss_kib(args.server_pid)
+    sockets: list[websockets.ClientConnection] = []
+    semaphore = asyncio.Semaphore(args.connect_concurrency)
+    progress = Progress("sockets", len(followers))
+
+    async def open_one(token: str) -> None:
+        async with semaphore:
+            socket = await websockets.connect(
+                args.url, subprotocols=["graphql-transport-ws"], max_queue=4, open_timeout=60
+            )
+            await socket.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+                )
+            )
+            ack = json.loads(await socket.recv())
+            assert ack["type"] == "connection_ack", ack
+            await socket.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+            )
+            sockets.append(socket)
+            progress.advance()
+
+    started = time.monotonic()
+    await asyncio.gather(*(open_one(token) for _, token in followers))
+    opened_in = time.monotonic() - started
+    redis = Redis.from_url(args.redis_url)
+    while await redis.zcard("presence") < len(followers):  # noqa: ASYNC110 - the server's state
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)
+    after = rss_kib(args.server_pid)
+
+    arrivals: list[float] = []
+
+    async def receive(socket: websockets.ClientConnection) -> None:
+        while True:
+            message = json.loads(await socket.recv())
+            if message["type"] == "next":
+                arrivals.append(time.monotonic())
+                return
+
+    receivers = [asyncio.create_task(receive(s)) for s in sockets]
+    http_url = args.url.replace("ws://", "http://")
+    async with httpx.AsyncClient(timeout=30) as http:
+        posted_at = time.monotonic()
+        response = await http.post(
+            http_url,
+            json={"query": 'mutation { postTweet(input: {text: "to everyone"}) { tweet { id } } }'},
+            headers={"authorization": f"Bearer {author_token}"},
+        )
+        assert response.status_code == 200, response.text
+    _done, pending = await asyncio.wait(receivers, timeout=args.wait)
+    for task in pending:
+        task.cancel()
+    latencies = sorted(t - posted_at for t in arrivals)
+    for socket in sockets:
+        await socket.close()
+    await redis.aclose()
+    print(
+        f"sockets={len(sockets):,} opened in {opened_in:.1f}s; API process RSS {before / 1024:.0f} MiB"
+        f" -> {after / 1024:.0f} MiB = {(after - before) / max(len(sockets), 1):.1f} KiB per socket\n"
+        f"one tweet fanned out to all: delivered to {len(latencies):,}/{len(sockets):,} sockets; "
+        f"latency p50={statistics.median(latencies) * 1000:.0f}ms "
+        f"p99={latencies[int(0.99 * (len(latencies) - 1))] * 1000:.0f}ms max={latencies[-1] * 1000:.0f}ms"
+        if latencies
+        else "no deliveries"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("step", choices=["setup", "run"])
+    parser.add_argument("--sockets", type=int, default=10_000)
+    parser.add_argument("--url", default="ws://127.0.0.1:8900/graphql")
+    parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--server-pid", type=int)
+    parser.add_argument("--connect-concurrency", type=int, default=200)
+    parser.add_argument("--wait", type=float, default=60)
+    args = parser.parse_args()
+    asyncio.run(setup(args) if args.step == "setup" else run(args))
+
+
+if __name__ == "__main__":
+    main()
