@@ -75,7 +75,7 @@ async def bookmarks(
     page = await tweet_queries.bookmarked_tweets(
         info.context.core.db, viewer_id, page_request(first, after)
     )
-    return tweet_connection(info, page)
+    return await tweet_connection(info, page)
 
 
 async def home_timeline(
@@ -85,4 +85,4 @@ async def home_timeline(
     page = await home_timeline_service.read(
         info.context.core, viewer_id, page_request(first, after)
     )
-    return tweet_connection(info, page)
+    return await tweet_connection(info, page)

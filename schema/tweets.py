@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from schema.connections import Connection
 from schema.context import Info
 from schema.node import Node, to_global_id
+from schema.selection import subfield_names
 from starling import models
 from starling.queries import tweets as tweet_queries
 from starling.queries.pagination import page_request
+from starling.queries.tweets import TweetCounts, TweetViewerState
 
 if TYPE_CHECKING:
     from schema.users import User
@@ -27,6 +32,20 @@ class TweetVersion:
     created_at: datetime
 
 
+COUNT_FIELDS = {"likeCount", "retweetCount", "replyCount", "quoteCount", "bookmarkCount"}
+VIEWER_FIELDS = {"viewerHasLiked", "viewerHasRetweeted", "viewerHasBookmarked"}
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """What a list resolver already loaded for a tweet in one batch, so the fields that show it
+    are plain (no coroutine per field). Anything missing is loaded through the dataloaders."""
+
+    author: Any = None
+    counts: TweetCounts | None = None
+    viewer_state: TweetViewerState | None = None
+
+
 @strawberry.type(description="A tweet, reply, quote or retweet (a retweet has empty text).")
 class Tweet(Node):
     id: strawberry.ID
@@ -39,9 +58,10 @@ class Tweet(Node):
     reply_to_id: strawberry.Private[int | None]
     quote_of_id: strawberry.Private[int | None]
     retweet_of_id: strawberry.Private[int | None]
+    prefetched: strawberry.Private[Prefetched | None] = None
 
     @classmethod
-    def from_model(cls, tweet: models.Tweet) -> Tweet:
+    def from_model(cls, tweet: models.Tweet, prefetched: Prefetched | None = None) -> Tweet:
         return cls(
             id=to_global_id("Tweet", tweet.id),
             text=tweet.text,
@@ -53,10 +73,18 @@ class Tweet(Node):
             reply_to_id=tweet.reply_to_tweet_id,
             quote_of_id=tweet.quote_of_tweet_id,
             retweet_of_id=tweet.retweet_of_tweet_id,
+            prefetched=prefetched,
         )
 
     @strawberry.field
-    async def author(self, info: Info) -> UserType:
+    def author(self, info: Info) -> UserType:
+        from schema.users import User
+
+        if self.prefetched is not None and self.prefetched.author is not None:
+            return User.from_model(self.prefetched.author)
+        return self._load_author(info)  # type: ignore[return-value]
+
+    async def _load_author(self, info: Info) -> User:
         from schema.users import User
 
         author = await info.context.loaders.user_by_id.load(self.author_id)
@@ -88,36 +116,46 @@ class Tweet(Node):
         ]
 
     @strawberry.field
-    async def like_count(self, info: Info) -> int:
-        return (await info.context.loaders.tweet_counts.load(self.db_id)).like_count
+    def like_count(self, info: Info) -> int:
+        return self._count(info, "like_count")
 
     @strawberry.field
-    async def retweet_count(self, info: Info) -> int:
-        return (await info.context.loaders.tweet_counts.load(self.db_id)).retweet_count
+    def retweet_count(self, info: Info) -> int:
+        return self._count(info, "retweet_count")
 
     @strawberry.field
-    async def reply_count(self, info: Info) -> int:
-        return (await info.context.loaders.tweet_counts.load(self.db_id)).reply_count
+    def reply_count(self, info: Info) -> int:
+        return self._count(info, "reply_count")
 
     @strawberry.field
-    async def quote_count(self, info: Info) -> int:
-        return (await info.context.loaders.tweet_counts.load(self.db_id)).quote_count
+    def quote_count(self, info: Info) -> int:
+        return self._count(info, "quote_count")
 
     @strawberry.field
-    async def bookmark_count(self, info: Info) -> int:
-        return (await info.context.loaders.tweet_counts.load(self.db_id)).bookmark_count
+    def bookmark_count(self, info: Info) -> int:
+        return self._count(info, "bookmark_count")
 
     @strawberry.field
-    async def viewer_has_liked(self, info: Info) -> bool:
-        return (await info.context.loaders.tweet_viewer_state.load(self.db_id)).liked
+    def viewer_has_liked(self, info: Info) -> bool:
+        return self._viewer_state(info, "liked")
 
     @strawberry.field
-    async def viewer_has_retweeted(self, info: Info) -> bool:
-        return (await info.context.loaders.tweet_viewer_state.load(self.db_id)).retweeted
+    def viewer_has_retweeted(self, info: Info) -> bool:
+        return self._viewer_state(info, "retweeted")
 
     @strawberry.field
-    async def viewer_has_bookmarked(self, info: Info) -> bool:
-        return (await info.context.loaders.tweet_viewer_state.load(self.db_id)).bookmarked
+    def viewer_has_bookmarked(self, info: Info) -> bool:
+        return self._viewer_state(info, "bookmarked")
+
+    def _count(self, info: Info, name: str) -> int:
+        if self.prefetched is not None and self.prefetched.counts is not None:
+            return int(getattr(self.prefetched.counts, name))
+        return _attribute(info.context.loaders.tweet_counts.load(self.db_id), name)  # type: ignore[return-value]
+
+    def _viewer_state(self, info: Info, name: str) -> bool:
+        if self.prefetched is not None and self.prefetched.viewer_state is not None:
+            return bool(getattr(self.prefetched.viewer_state, name))
+        return _attribute(info.context.loaders.tweet_viewer_state.load(self.db_id), name)  # type: ignore[return-value]
 
     @strawberry.field(description="Edit history, oldest first.")
     async def versions(self, info: Info) -> list[TweetVersion]:
@@ -133,7 +171,7 @@ class Tweet(Node):
         page = await tweet_queries.replies(
             info.context.core.db, info.context.viewer_id, self.db_id, page_request(first, after)
         )
-        return tweet_connection(info, page)
+        return await tweet_connection(info, page)
 
 
 async def _visible(info: Info, tweet_id: int | None) -> Tweet | None:
@@ -143,6 +181,34 @@ async def _visible(info: Info, tweet_id: int | None) -> Tweet | None:
     return Tweet.from_model(tweet) if tweet is not None else None
 
 
-def tweet_connection(info: Info, page: tweet_queries.Page[models.Tweet]) -> Connection[Tweet]:
-    info.context.loaders.prime_tweets(page.items)
-    return Connection[Tweet].from_page(page, Tweet.from_model)
+async def _attribute(pending: Awaitable[Any], name: str) -> Any:
+    return getattr(await pending, name)
+
+
+async def tweet_connection(info: Info, page: tweet_queries.Page[models.Tweet]) -> Connection[Tweet]:
+    """A page of tweets, with what the query shows of each loaded in one batch per kind."""
+    loaders = info.context.loaders
+    loaders.prime_tweets(page.items)
+    wanted = subfield_names(info, ("edges", "node"))
+    ids = [tweet.id for tweet in page.items]
+    authors, counts, states = await asyncio.gather(
+        _maybe(
+            "author" in wanted,
+            lambda: loaders.user_by_id.load_many([t.author_id for t in page.items]),
+        ),
+        _maybe(bool(wanted & COUNT_FIELDS), lambda: loaders.tweet_counts.load_many(ids)),
+        _maybe(bool(wanted & VIEWER_FIELDS), lambda: loaders.tweet_viewer_state.load_many(ids)),
+    )
+    prefetched = {
+        tweet.id: Prefetched(
+            author=authors[i] if authors else None,
+            counts=counts[i] if counts else None,
+            viewer_state=states[i] if states else None,
+        )
+        for i, tweet in enumerate(page.items)
+    }
+    return Connection[Tweet].from_page(page, lambda t: Tweet.from_model(t, prefetched[t.id]))
+
+
+async def _maybe(wanted: bool, load: Callable[[], Awaitable[list[Any]]]) -> list[Any] | None:
+    return await load() if wanted else None

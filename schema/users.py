@@ -124,7 +124,7 @@ class User(Node):
             include_replies,
             page_request(first, after),
         )
-        return tweet_connection(info, page)
+        return await tweet_connection(info, page)
 
     @strawberry.field(description="Tweets this user liked, most recently liked first.")
     async def likes(
@@ -138,7 +138,7 @@ class User(Node):
         page = await tweet_queries.liked_tweets(
             info.context.core.db, info.context.viewer_id, self.db_id, request
         )
-        return tweet_connection(info, page)
+        return await tweet_connection(info, page)
 
     @strawberry.field(description="Most recent followers first.")
     async def followers(
