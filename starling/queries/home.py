@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, any_, exists, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Row, any_, bindparam, exists, or_, select
 
+from starling import ids
 from starling.db import Database
 from starling.models import Follower, Following, Tweet, User
 from starling.queries.common import VIEWER, ids_param, in_ids
@@ -42,21 +43,51 @@ async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -
     return [by_id[i] for i in ids if i in by_id]
 
 
+_FOLLOWEES = select(Following.following_id).where(Following.user_id == VIEWER)
+_CANDIDATES = (
+    select(Tweet.id)
+    .where(
+        Tweet.author_id == any_(ids_param("authors")),
+        Tweet.id >= bindparam("low", type_=BigInteger),
+        Tweet.id < bindparam("high", type_=BigInteger),
+        Tweet.deleted_at.is_(None),
+    )
+    .order_by(Tweet.id.desc())
+    .limit(bindparam("limit", type_=BigInteger))
+)
+FIRST_WINDOW = timedelta(days=1)
+
+
 async def home_tweets_from_postgres(
     db: Database, viewer_id: int, before: int | None, limit: int
-) -> list[Tweet]:
-    """Fan-out on read: the newest tweets of the viewer and everyone they follow."""
-    authors = (
-        select(Following.following_id)
-        .where(Following.user_id == viewer_id)
-        .union_all(select(literal(viewer_id)))
-    )
-    statement = select(Tweet).where(Tweet.author_id.in_(authors), in_home_of(viewer_id))
-    if before is not None:
-        statement = statement.where(Tweet.id < before)
-    statement = statement.order_by(Tweet.id.desc()).limit(limit)
-    async with db.read_session() as session:
-        return list((await session.scalars(statement)).all())
+) -> list[Row[Any]]:
+    """Fan-out on read: the newest tweets of the viewer and everyone they follow.
+
+    Candidates come from a window of time below ``before`` that widens until the page is full
+    (a day, then four, sixteen ...), each an index range scan per author; only candidates go
+    through the visibility filter. Reading every tweet of a thousand followees to keep the newest
+    would cost seconds for a user who follows busy accounts.
+    """
+    authors = [row[0] for row in await db.rows(_FOLLOWEES, {"viewer_id": viewer_id})]
+    authors.append(viewer_id)
+    high = before if before is not None else ids.MAX_ID + 1
+    top = datetime.now(UTC) if before is None else ids.id_timestamp(before)
+    window = FIRST_WINDOW
+    found: list[Row[Any]] = []
+    while len(found) < limit and high > 0:
+        low = ids.lowest_id_at(top - window)
+        candidates = [
+            row[0]
+            for row in await db.rows(
+                _CANDIDATES, {"authors": authors, "low": low, "high": high, "limit": limit}
+            )
+        ]
+        found += await home_tweets_by_ids(db, viewer_id, candidates)
+        if len(candidates) == limit:
+            high = candidates[-1]  # the window holds more: continue below the last one
+        else:
+            high, window = low, window * 4  # the window is spent: widen it
+    return found[:limit]
 
 
 async def entries_of_author(
