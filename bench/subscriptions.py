@@ -147,10 +147,15 @@ async def run(args: argparse.Namespace) -> None:
         posted_at = time.monotonic()
         response = await http.post(
             http_url,
-            json={"query": 'mutation { postTweet(input: {text: "to everyone"}) { tweet { id } } }'},
+            json={
+                "query": "mutation($t: String!) { postTweet(input: {text: $t}) "
+                "{ tweet { id } errors { code } } }",
+                "variables": {"t": f"to everyone at {time.time()}"},
+            },
             headers={"authorization": f"Bearer {author_token}"},
         )
         assert response.status_code == 200, response.text
+        assert response.json()["data"]["postTweet"]["errors"] == [], response.text
     _done, pending = await asyncio.wait(receivers, timeout=args.wait)
     for task in pending:
         task.cancel()

@@ -16,7 +16,7 @@ from dataloaders import Loaders
 from resolvers.common import decode_id
 from schema.context import Info
 from schema.notifications import Notification, TweetEngagement
-from schema.tweets import Tweet
+from schema.tweets import Prefetched, Tweet
 from starling.errors import DomainError, ErrorCode
 from starling.queries import home
 from starling.queries import notifications as notification_queries
@@ -43,7 +43,7 @@ def _revocation(info: Info) -> list[str]:
 async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
     """Each tweet as it lands in the viewer's home timeline, followed celebrities included."""
     viewer_id = info.context.require_viewer()
-    core, hub = info.context.core, info.context.require_hub()
+    core, hub, live = info.context.core, info.context.require_hub(), info.context.require_live()
     celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
     revoked = _revocation(info)
     channels = [home_channel(viewer_id), *map(author_channel, celebrities), *revoked]
@@ -52,10 +52,10 @@ async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
             channel, data = await queue.get()
             if channel in revoked:
                 return
-            rows = await home.home_tweets_by_ids(core.db, viewer_id, [int(data)])
-            if rows:
+            delivery = await live.home_tweet(int(data), viewer_id)
+            if delivery is not None:
                 info.context.loaders = Loaders(core, viewer_id)  # fresh counts per event
-                yield Tweet.from_model(rows[0])
+                yield Tweet.from_model(delivery.tweet, Prefetched(author=delivery.author))
 
 
 async def notifications(info: Info) -> AsyncGenerator[Notification, None]:

@@ -9,6 +9,7 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from dataloaders import Loaders
+from dataloaders.live import LiveDeliveries
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.storage.events import Hub
@@ -22,6 +23,7 @@ class Context:
     token: str | None = None
     viewer_id: int | None = None
     hub: Hub | None = None
+    live: LiveDeliveries | None = None
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
 
@@ -35,6 +37,11 @@ class Context:
         if self.hub is None:
             raise RuntimeError("subscriptions need the API's pub/sub hub")
         return self.hub
+
+    def require_live(self) -> LiveDeliveries:
+        if self.live is None:
+            raise RuntimeError("subscriptions need the API's live delivery batcher")
+        return self.live
 
     @property
     def user_agent(self) -> str | None:

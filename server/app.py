@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from dataloaders.live import LiveDeliveries
 from schema.build import build_schema
 from server.graphql import StarlingGraphQL
 from starling.config import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
         hub = Hub(core.redis.pubsub)
         await hub.start()
         app.state.hub = hub
+        app.state.live = LiveDeliveries(core.db)
         worker_task: asyncio.Task[None] | None = None
         worker: Worker | None = None
         if run_worker:

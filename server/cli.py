@@ -28,7 +28,16 @@ def serve(args: argparse.Namespace) -> None:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     app = create_app(settings, run_worker=not args.no_worker)
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        lifespan="on",
+        # Per-message deflate keeps zlib state per socket (most of a socket's memory); live
+        # messages are small JSON, so compression buys little.
+        ws_per_message_deflate=False,
+    )
     server = uvicorn.Server(config)
     worker_note = "without a worker" if args.no_worker else "with an in-process worker"
     print(f"Starling: GraphQL at http://{host}:{port}/graphql ({worker_note})", flush=True)

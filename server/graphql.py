@@ -47,6 +47,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
             token=token,
             viewer_id=viewer_id,
             hub=request.app.state.hub,
+            live=request.app.state.live,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

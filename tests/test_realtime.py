@@ -244,3 +244,27 @@ async def test_logout_ends_open_subscriptions(cluster: Cluster, test_settings: S
     message = await subscription.next(timeout=5)
     await subscription.close()
     assert message["type"] == "complete"
+
+
+async def test_live_delivery_applies_mutes_and_blocks(
+    cluster: Cluster, test_settings: Settings
+) -> None:
+    reader_token, reader_id = await register(cluster.http(1), "reader")
+    muted_token, muted_id = await register(cluster.http(0), "muted")
+    blocker_token, blocker_id = await register(cluster.http(0), "blocker")
+    friend_token, friend_id = await register(cluster.http(0), "friend")
+    for account in (muted_id, blocker_id, friend_id):
+        await act(cluster.http(1), reader_token, "followUser", account)
+    await act(cluster.http(1), reader_token, "muteUser", muted_id)
+    subscription = Subscription(cluster.ws(1), "graphql-transport-ws", reader_token)
+    await subscription.connect()
+    await subscription.subscribe(HOME_SUB)
+    await wait_present(test_settings, reader_id)
+    await act(cluster.http(0), blocker_token, "blockUser", reader_id)  # also ends the follow
+    await post(cluster.http(0), muted_token, "you muted me")
+    await post(cluster.http(0), blocker_token, "you are blocked")
+    await asyncio.sleep(0.5)  # both had their chance to arrive
+    allowed = await post(cluster.http(0), friend_token, "this one")
+    first = data_of(await subscription.next(timeout=5))["homeTimeline"]
+    await subscription.close()
+    assert first["id"] == allowed

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Row, any_, bindparam, exists, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, any_, bindparam, exists, or_, select
 
 from starling import ids
 from starling.db import Database
 from starling.models import Follower, Following, Tweet, User
-from starling.queries.common import VIEWER, ids_param, in_ids
+from starling.queries.common import VIEWER, id_list, ids_param, in_ids
 from starling.storage.timelines import Entry
 from starling.visibility import not_muted, tweet_visible
 
@@ -41,6 +41,26 @@ async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -
     rows = await db.rows(_HOME_TWEETS_BY_IDS, {"ids": list(ids), "viewer_id": viewer_id})
     by_id = {tweet.id: tweet for tweet in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def _viewers_who_get() -> Select[Any]:
+    viewers = id_list(ids_param("viewers"))
+    return (
+        select(viewers.c.id)
+        .select_from(viewers)
+        .join(Tweet, Tweet.id == bindparam("tweet_id", type_=BigInteger))
+        .where(in_home_of(viewers.c.id))
+    )
+
+
+_VIEWERS_WHO_GET = _viewers_who_get()
+
+
+async def viewers_who_get(db: Database, tweet_id: int, viewer_ids: Sequence[int]) -> set[int]:
+    """Which of ``viewer_ids`` the tweet belongs in the home timeline of: the same rule as
+    ``in_home_of``, for many viewers in one statement (live delivery to every subscriber)."""
+    rows = await db.rows(_VIEWERS_WHO_GET, {"tweet_id": tweet_id, "viewers": list(viewer_ids)})
+    return {row[0] for row in rows}
 
 
 _FOLLOWEES = select(Following.following_id).where(Following.user_id == VIEWER)

@@ -47,6 +47,8 @@ class TweetViewerState:
 
 
 _TWEETS = Tweet.__table__.c
+TWEETS_BY_IDS = select(*_TWEETS).where(Tweet.id == any_(ids_param()))
+"""Tweets by id whatever their visibility: only for callers that apply the rule themselves."""
 _VISIBLE_TO_ANONYMOUS = select(*_TWEETS).where(
     Tweet.id == any_(ids_param()), tweet_visible(Tweet, None)
 )
