@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from starling.config import Settings
 
 REGISTER = """
 mutation Register($input: RegisterInput!) {
@@ -176,3 +184,34 @@ async def profile_ids(
 
 def error_codes_of(payload: dict[str, Any]) -> set[tuple[str, str | None]]:
     return {(error["code"], error["field"]) for error in payload["errors"]}
+
+
+async def run_sql(settings: Settings, statement: str, **params: object) -> None:
+    """Change the test database behind the API's back (to age rows, or fake a past)."""
+    assert settings.database_url
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text(statement), params)
+    await engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(
+    base_url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60
+) -> None:
+    """Until a started `starling serve` answers /readyz; fails with its log if it dies."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from schema.node import from_global_id, to_global_id
@@ -15,7 +15,7 @@ from starling.config import Settings
 from starling.models import OutboxEvent
 from starling.queries import home
 from starling.storage import outbox
-from tests.support import Account, Api, ok, post
+from tests.support import Account, Api, ok, post, run_sql
 
 HOME = """
 query($first: Int, $after: String) {
@@ -53,14 +53,6 @@ async def built_timeline(api: Api, app: Any, run_jobs: Jobs, viewer: Account) ->
     await home_ids(api, viewer)
     await run_jobs()
     assert await redis_ids(app, viewer) is not None
-
-
-async def run_sql(settings: Settings, statement: str, **params: object) -> None:
-    assert settings.database_url
-    engine = create_async_engine(settings.database_url)
-    async with engine.begin() as connection:
-        await connection.execute(text(statement), params)
-    await engine.dispose()
 
 
 async def test_home_timeline_needs_a_token(api: Api) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,11 @@ from redis.asyncio import Redis
 
 from starling.config import Settings
 from tests.realtime_client import PROTOCOLS, Subscription, data_of
-from tests.support import STRONG_PASSWORD
+from tests.support import STRONG_PASSWORD, free_port, wait_ready
 
 HOME_SUB = "subscription { homeTimeline { id text author { username } } }"
 NOTIFICATIONS_SUB = "subscription { notifications { kind actorCount actors { username } } }"
 ENGAGEMENT_SUB = "subscription($id: ID!) { tweetEngagement(id: $id) { likeCount } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Cluster:
@@ -46,7 +39,7 @@ class Cluster:
             STARLING_ARGON2_TIME_COST="1",
             STARLING_ARGON2_MEMORY_COST_KIB="64",
         )
-        self.ports = [_free_port(), _free_port()]
+        self.ports = [free_port(), free_port()]
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs = tmp
 
@@ -59,16 +52,10 @@ class Cluster:
             self.processes.append(
                 subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
             )
-        deadline = time.monotonic() + 60
-        for port in self.ports:
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, self.log_text()
-                time.sleep(0.2)
+        for index, port in enumerate(self.ports):
+            wait_ready(
+                f"http://127.0.0.1:{port}", self.processes[index], self.logs / f"process{index}.log"
+            )
 
     def log_text(self) -> str:
         return "\n".join(p.read_text() for p in sorted(self.logs.glob("process*.log")))

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.support import STRONG_PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import STRONG_PASSWORD, free_port, wait_ready
 
 
 def test_serve_starts_on_embedded_services(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
     env.update(STARLING_DATA_DIR=str(tmp_path / "var"), STARLING_PORT=str(port))
     starling = Path(sys.executable).parent / "starling"
@@ -34,16 +26,7 @@ def test_serve_starts_on_embedded_services(tmp_path: Path) -> None:
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.3)
+        wait_ready(base, process, log_path)
 
         assert f"http://127.0.0.1:{port}/graphql" in log_path.read_text()
         assert httpx.get(f"{base}/healthz").json() == {

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import text as sql
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from starling.config import Settings
 from tests.support import (
@@ -18,6 +16,7 @@ from tests.support import (
     post,
     post_payload,
     profile_ids,
+    run_sql,
 )
 
 EDIT = """
@@ -28,14 +27,6 @@ mutation($id: ID!, $text: String!) {
   }
 }
 """
-
-
-async def run_sql(settings: Settings, statement: str, **params: object) -> None:
-    assert settings.database_url
-    engine = create_async_engine(settings.database_url)
-    async with engine.begin() as connection:
-        await connection.execute(sql(statement), params)
-    await engine.dispose()
 
 
 async def test_post_a_tweet_with_hashtags_and_mentions(api: Api) -> None:
