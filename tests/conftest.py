@@ -30,7 +30,8 @@ from starling.models import Base
 from tests.support import Api
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOCAL_REDIS = "redis://127.0.0.1:6379/13"
+LOCAL_REDIS = "redis://127.0.0.1:6379"
+TEST_REDIS_DATABASES = range(15, 0, -1)
 
 
 def _answers(host: str, port: int) -> bool:
@@ -51,14 +52,40 @@ def _admin_database_url(tmp: Path) -> str:
     return _start_postgres(tmp / "postgres").replace("/starling?", "/postgres?")
 
 
-def _redis_url(tmp: Path) -> str:
+def _redis_url(tmp: Path, run_id: str) -> str:
     if url := os.environ.get("STARLING_TEST_REDIS_URL"):
         return url
     if _answers("127.0.0.1", 6379):
-        return LOCAL_REDIS
+        return _claim_redis_database(run_id)
     from starling.embedded import _start_redis
 
     return _start_redis(tmp / "redis")
+
+
+def _claim_redis_database(run_id: str) -> str:
+    """A Redis database no other test run is using (each run flushes its own between tests)."""
+    import redis
+
+    client = redis.Redis.from_url(LOCAL_REDIS)
+    try:
+        for number in TEST_REDIS_DATABASES:
+            if client.set(f"starling-test-claim:{number}", run_id, nx=True, ex=3600):
+                return f"{LOCAL_REDIS}/{number}"
+    finally:
+        client.close()
+    raise RuntimeError("every test Redis database is claimed by another run")
+
+
+def _release_redis_database(url: str, run_id: str) -> None:
+    import redis
+
+    if not url.startswith(LOCAL_REDIS + "/"):
+        return
+    client = redis.Redis.from_url(LOCAL_REDIS)
+    key = f"starling-test-claim:{url.rsplit('/', 1)[1]}"
+    if client.get(key) == run_id.encode():
+        client.delete(key)
+    client.close()
 
 
 def _with_database(url: str, name: str) -> str:
@@ -80,13 +107,14 @@ def test_settings() -> Iterator[Settings]:
     """Settings for a freshly created and migrated database, dropped at the end of the run."""
     tmp = Path(tempfile.mkdtemp(prefix="starling-test-"))
     admin_url = _admin_database_url(tmp)
-    name = f"starling_test_{uuid.uuid4().hex[:12]}"
+    run_id = uuid.uuid4().hex[:12]
+    name = f"starling_test_{run_id}"
     asyncio.run(_admin(admin_url, f"CREATE DATABASE {name}"))
     database_url = _with_database(admin_url, name)
     upgrade(database_url)
     settings = Settings(
         database_url=database_url,
-        redis_url=_redis_url(tmp),
+        redis_url=_redis_url(tmp, run_id),
         data_dir=tmp,
         # Cheap hashing keeps the suite fast; production cost is the default.
         argon2_time_cost=1,
@@ -99,6 +127,8 @@ def test_settings() -> Iterator[Settings]:
     asyncio.run(
         _admin(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
     )
+    assert settings.redis_url
+    _release_redis_database(settings.redis_url, run_id)
 
 
 @pytest.fixture(scope="session")
