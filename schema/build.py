@@ -16,6 +16,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
 from schema.errors import ErrorCodes
+from schema.input_text import RejectUnstorableText
 from schema.root import Mutation, Query
 from schema.subscriptions import Subscription
 from schema.tweets import Tweet
@@ -59,5 +60,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             lambda: AddValidationRules(limits),
+            RejectUnstorableText,
         ],
     )

@@ -1,0 +1,57 @@
+"""Text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (lone surrogates) is refused at the
+door, for every string a client sends: variables and literals in the document alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, StringValueNode, visit
+from graphql.language import Visitor
+from strawberry.extensions import SchemaExtension
+
+from starling.errors import ErrorCode
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _has_unstorable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_unstorable(k) or _has_unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable(item) for item in value)
+    return False
+
+
+class _FindUnstorable(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.found = self.found or _has_unstorable(node.value)
+
+
+class RejectUnstorableText(SchemaExtension):
+    """Reports the problem as a validation error rather than raising: strawberry runs the
+    operation hooks' post-processing (error codes, masking) only for errors returned this way.
+    Must come after ValidationCache, which fills ``pre_execution_errors`` first."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        bad = _has_unstorable(context.variables or {})
+        if not bad and context.graphql_document is not None:
+            finder = _FindUnstorable()
+            visit(context.graphql_document, finder)
+            bad = finder.found
+        if bad:
+            problem = GraphQLError(
+                "Text may not contain NUL characters or unpaired surrogates.",
+                extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+            )
+            # A new list: the one ValidationCache put here is its cached value.
+            context.pre_execution_errors = [*(context.pre_execution_errors or []), problem]
+        yield
