@@ -91,7 +91,8 @@ async def one(
         return await request(http, url, client, HOME, {})
     if kind == "user":
         return await request(http, url, client, USER, {"username": rng.choice(clients).username})
-    text = f"bench {rng.random():.12f} #load"
+    # Unique across runs too: the seeds repeat, and a repeated text is a DUPLICATE_TWEET.
+    text = f"bench {time.time_ns()} {rng.random():.12f} #load"
     return await request(http, url, client, POST, {"text": text})
 
 

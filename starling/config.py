@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     timeline_size: int = Field(default=800, ge=20)
     inactive_after_days: int = Field(default=7, ge=1)
     outbox_relay_after_seconds: int = Field(default=10, ge=1)
+    # Jobs one worker runs at once: they mostly wait on PostgreSQL and Redis.
+    worker_concurrency: int = Field(default=50, ge=1)
 
     # GraphQL limits.
     max_query_depth: int = Field(default=12, ge=2)

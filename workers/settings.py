@@ -57,4 +57,8 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "redis_settings": queue_settings(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
+        "max_jobs": settings.worker_concurrency,
+        # arq takes at most max_jobs per poll: with its default 0.5 s a worker tops out at
+        # 2 x max_jobs jobs a second however quick they are (20/s with the defaults).
+        "poll_delay": 0.05,
     }
