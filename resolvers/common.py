@@ -6,8 +6,12 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, Protocol, TypeVar
 
+import strawberry
+
+from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.node import db_id_of
+from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 
 P = ParamSpec("P")
@@ -37,6 +41,28 @@ def returns_errors_in(
         return wrapper
 
     return decorate
+
+
+Result = TypeVar("Result")
+
+
+def viewer_acts_on(
+    type_name: str,
+    payload: type[PayloadT],
+    action: Callable[[Core, int, int], Awaitable[Result]],
+    wrap: Callable[[Result], PayloadT],
+) -> Callable[[Info, strawberry.ID], Awaitable[PayloadT]]:
+    """A mutation taking the id of a ``type_name``: the signed-in viewer does ``action`` to it
+    and the result is wrapped in ``payload`` (likeTweet, followUser, blockUser, ...)."""
+
+    @returns_errors_in(payload)
+    async def resolve(info: Info, id: strawberry.ID) -> PayloadT:
+        viewer_id = info.context.require_viewer()
+        return wrap(await action(info.context.core, viewer_id, decode_id(id, type_name)))
+
+    # Strawberry builds the field from these; the payload must be the concrete type.
+    resolve.__annotations__ = {"info": Info, "id": strawberry.ID, "return": payload}
+    return resolve
 
 
 def decode_id(global_id: str, type_name: str, field: str = "id") -> int:

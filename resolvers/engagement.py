@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import strawberry
 
-from resolvers.common import decode_id, returns_errors_in
+from resolvers.common import decode_id, returns_errors_in, viewer_acts_on
 from schema.context import Info
 from schema.payloads import EngagementPayload, RetweetPayload
 from schema.tweets import Tweet
@@ -14,17 +14,16 @@ from starling import models
 from starling.core import Core
 from starling.services import engagement
 
-Action = Callable[[Core, int, int], Awaitable[models.Tweet]]
 
-
-def _engagement(action: Action) -> Callable[[Info, strawberry.ID], Awaitable[EngagementPayload]]:
-    @returns_errors_in(EngagementPayload)
-    async def resolve(info: Info, id: strawberry.ID) -> EngagementPayload:
-        viewer_id = info.context.require_viewer()
-        tweet = await action(info.context.core, viewer_id, decode_id(id, "Tweet"))
-        return EngagementPayload(tweet=Tweet.from_model(tweet))
-
-    return resolve
+def _engagement(
+    action: Callable[[Core, int, int], Awaitable[models.Tweet]],
+) -> Callable[[Info, strawberry.ID], Awaitable[EngagementPayload]]:
+    return viewer_acts_on(
+        "Tweet",
+        EngagementPayload,
+        action,
+        lambda tweet: EngagementPayload(tweet=Tweet.from_model(tweet)),
+    )
 
 
 like_tweet = _engagement(engagement.like)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import strawberry
 
-from resolvers.common import decode_id, returns_errors_in
+from resolvers.common import viewer_acts_on
 from schema.connections import Connection
 from schema.context import Info
 from schema.payloads import FollowPayload, FollowStatus, RelationshipPayload
@@ -17,30 +17,29 @@ from starling.queries import graph as graph_queries
 from starling.queries.pagination import page_request
 from starling.services import relationships
 
-FollowAction = Callable[[Core, int, int], Awaitable[tuple[models.User, relationships.FollowStatus]]]
-UserAction = Callable[[Core, int, int], Awaitable[models.User]]
 
-
-def _follow(action: FollowAction) -> Callable[[Info, strawberry.ID], Awaitable[FollowPayload]]:
-    @returns_errors_in(FollowPayload)
-    async def resolve(info: Info, id: strawberry.ID) -> FollowPayload:
-        viewer_id = info.context.require_viewer()
-        user, status = await action(info.context.core, viewer_id, decode_id(id, "User"))
-        return FollowPayload(user=User.from_model(user), status=FollowStatus(status.value))
-
-    return resolve
+def _follow(
+    action: Callable[[Core, int, int], Awaitable[tuple[models.User, relationships.FollowStatus]]],
+) -> Callable[[Info, strawberry.ID], Awaitable[FollowPayload]]:
+    return viewer_acts_on(
+        "User",
+        FollowPayload,
+        action,
+        lambda result: FollowPayload(
+            user=User.from_model(result[0]), status=FollowStatus(result[1].value)
+        ),
+    )
 
 
 def _relationship(
-    action: UserAction,
+    action: Callable[[Core, int, int], Awaitable[models.User]],
 ) -> Callable[[Info, strawberry.ID], Awaitable[RelationshipPayload]]:
-    @returns_errors_in(RelationshipPayload)
-    async def resolve(info: Info, id: strawberry.ID) -> RelationshipPayload:
-        viewer_id = info.context.require_viewer()
-        user = await action(info.context.core, viewer_id, decode_id(id, "User"))
-        return RelationshipPayload(user=User.from_model(user))
-
-    return resolve
+    return viewer_acts_on(
+        "User",
+        RelationshipPayload,
+        action,
+        lambda user: RelationshipPayload(user=User.from_model(user)),
+    )
 
 
 follow_user = _follow(relationships.follow)
