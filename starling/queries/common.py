@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -10,10 +9,8 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Select,
-    any_,
     bindparam,
     func,
-    literal,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -24,14 +21,10 @@ from starling.queries.pagination import Page, PageRequest, int_key, page_from_ro
 T = TypeVar("T")
 
 
-def in_ids(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column = ANY($1::bigint[])``: the statement text does not change with the number of ids,
-    so asyncpg's prepared statement (and PostgreSQL's cached plan) is reused."""
-    return column == any_(literal(list(ids), ARRAY(BigInteger)))
-
-
 def ids_param(name: str = "ids") -> BindParameter[list[int]]:
-    """A ``bigint[]`` parameter, for statements built once and run with different ids."""
+    """A ``bigint[]`` parameter, for statements built once and run with different ids
+    (``column == any_(ids_param())``): the statement text does not change with the number of
+    ids, so asyncpg's prepared statement and PostgreSQL's cached plan are reused."""
     return bindparam(name, type_=ARRAY(BigInteger))
 
 
@@ -39,10 +32,9 @@ VIEWER = bindparam("viewer_id", type_=BigInteger)
 """The viewer's id as a parameter of a prebuilt statement."""
 
 
-def id_list(ids: Sequence[int] | BindParameter[list[int]]) -> TableValuedAlias:
+def id_list(ids: BindParameter[list[int]]) -> TableValuedAlias:
     """``unnest(:ids) AS ids(id)``: one row per requested id, for per-id EXISTS columns."""
-    array = ids if isinstance(ids, BindParameter) else literal(list(ids), ARRAY(BigInteger))
-    return func.unnest(array).table_valued("id").render_derived()
+    return func.unnest(ids).table_valued("id").render_derived()
 
 
 async def newest_first_by_time(

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, ColumnElement, Row, Select, any_, bindparam, 
 from starling import ids
 from starling.db import Database
 from starling.models import Follower, Following, Tweet, User
-from starling.queries.common import VIEWER, id_list, ids_param, in_ids
+from starling.queries.common import VIEWER, id_list, ids_param
 from starling.storage.timelines import Entry
 from starling.visibility import not_muted, tweet_visible
 
@@ -152,17 +152,14 @@ async def follower_batches(
         after = rows[-1][0]
 
 
+_FOLLOWED_AMONG = select(Following.following_id).where(
+    Following.user_id == VIEWER, Following.following_id == any_(ids_param())
+)
+
+
 async def followed_among(db: Database, viewer_id: int, user_ids: Sequence[int]) -> list[int]:
     """Which of ``user_ids`` the viewer follows."""
     if not user_ids:
         return []
-    async with db.read_session() as session:
-        return list(
-            (
-                await session.scalars(
-                    select(Following.following_id).where(
-                        Following.user_id == viewer_id, in_ids(Following.following_id, user_ids)
-                    )
-                )
-            ).all()
-        )
+    rows = await db.rows(_FOLLOWED_AMONG, {"viewer_id": viewer_id, "ids": list(user_ids)})
+    return [row[0] for row in rows]

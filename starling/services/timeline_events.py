@@ -71,10 +71,9 @@ async def follow_created(core: Core, follower_id: int, followee_id: int, **_: An
 
 async def follow_removed(core: Core, follower_id: int, followee_id: int, **_: Any) -> None:
     """The former followee's tweets leave the follower's timeline."""
-    entries = await core.timelines.entries(follower_id)
-    if not entries:
+    oldest = await core.timelines.oldest_id(follower_id)
+    if oldest is None:
         return
-    oldest = min(e.tweet_id for e in entries)
     theirs = await home.entries_of_author(
         core.db, followee_id, core.settings.timeline_size, since_id=oldest - 1
     )

@@ -133,10 +133,6 @@ class Hub:
         if self._pubsub is not None:
             await self._pubsub.aclose()
 
-    @property
-    def channel_count(self) -> int:
-        return len(self._listeners)
-
     @contextlib.asynccontextmanager
     async def listen(self, channels: Sequence[str]) -> AsyncIterator[asyncio.Queue[Event]]:
         """A queue receiving every message on ``channels`` as (channel, data)."""

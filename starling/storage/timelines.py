@@ -127,8 +127,10 @@ class Timelines:
             return None
         return [Entry.parse(m) for m in members]
 
-    async def length(self, user_id: int) -> int:
-        return max(0, int(await self.redis.zcard(_key(user_id))) - 1)
+    async def oldest_id(self, user_id: int) -> int | None:
+        """The oldest tweet id in the timeline, or None when it is empty or not built."""
+        members = await self.redis.zrangebyscore(_key(user_id), "(0", "+inf", start=0, num=1)
+        return Entry.parse(members[0]).tweet_id if members else None
 
     async def start_rebuild(self, user_id: int) -> None:
         """From now on fan-out writes into this timeline while it is rebuilt."""
