@@ -68,7 +68,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
         worker_task: asyncio.Task[None] | None = None
         worker: Worker | None = None
         if run_worker:
-            worker = Worker(**worker_options(settings), handle_signals=False)
+            worker = Worker(**worker_options(settings, core), handle_signals=False)
             worker_task = asyncio.create_task(worker.async_run())
         app.state.ready = True
         try:

@@ -175,20 +175,13 @@ def run_jobs(app: Any) -> Callable[[], Awaitable[int]]:
     """Run every queued job with a real arq worker (burst mode) until the queue is empty."""
     from arq.worker import Worker
 
-    from starling.core import queue_settings
-    from workers.settings import FUNCTIONS
+    from workers.settings import worker_options
 
     core = app.state.core
 
     async def run() -> int:
-        worker = Worker(
-            functions=FUNCTIONS,
-            redis_settings=queue_settings(core.settings),
-            ctx={"core": core},
-            burst=True,
-            poll_delay=0.01,
-            handle_signals=False,
-        )
+        options = {**worker_options(core.settings, core), "cron_jobs": [], "poll_delay": 0.01}
+        worker = Worker(**options, burst=True, handle_signals=False)
         try:
             await worker.main()
         finally:

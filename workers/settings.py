@@ -5,7 +5,6 @@ Jobs take ids, load rows, call a service, and treat "row gone" as done; each may
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from arq import cron, func
@@ -13,8 +12,6 @@ from arq import cron, func
 from starling.config import Settings
 from starling.core import Core, queue_settings
 from workers import maintenance, timelines
-
-log = logging.getLogger(__name__)
 
 FUNCTIONS = [
     maintenance.purge_expired_sessions,
@@ -42,21 +39,26 @@ def cron_jobs(settings: Settings) -> list[Any]:
     ]
 
 
-def worker_options(settings: Settings) -> dict[str, Any]:
-    """Everything ``arq.Worker`` needs, for the CLI and for the API's in-process worker."""
+def worker_options(settings: Settings, core: Core | None = None) -> dict[str, Any]:
+    """Everything ``arq.Worker`` needs. A worker in its own process opens its own clients; one
+    inside the API process (or a test) shares the ``core`` it is given."""
+    lifecycle: dict[str, Any]
+    if core is not None:
+        lifecycle = {"ctx": {"core": core}}
+    else:
 
-    async def on_startup(ctx: dict[str, Any]) -> None:
-        ctx["core"] = await Core.open(settings)
+        async def on_startup(ctx: dict[str, Any]) -> None:
+            ctx["core"] = await Core.open(settings)
 
-    async def on_shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["core"].close()
+        async def on_shutdown(ctx: dict[str, Any]) -> None:
+            await ctx["core"].close()
 
+        lifecycle = {"on_startup": on_startup, "on_shutdown": on_shutdown}
     return {
         "functions": FUNCTIONS,
         "cron_jobs": cron_jobs(settings),
         "redis_settings": queue_settings(settings),
-        "on_startup": on_startup,
-        "on_shutdown": on_shutdown,
+        **lifecycle,
         "max_jobs": settings.worker_concurrency,
         # arq takes at most max_jobs per poll: with its default 0.5 s a worker tops out at
         # 2 x max_jobs jobs a second however quick they are (20/s with the defaults).
