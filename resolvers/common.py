@@ -50,7 +50,7 @@ def viewer_acts_on(
     type_name: str,
     payload: type[PayloadT],
     action: Callable[[Core, int, int], Awaitable[Result]],
-    wrap: Callable[[Result], PayloadT],
+    wrap: Callable[[Info, Result], Awaitable[PayloadT]],
 ) -> Callable[[Info, strawberry.ID], Awaitable[PayloadT]]:
     """A mutation taking the id of a ``type_name``: the signed-in viewer does ``action`` to it
     and the result is wrapped in ``payload`` (likeTweet, followUser, blockUser, ...)."""
@@ -58,7 +58,9 @@ def viewer_acts_on(
     @returns_errors_in(payload)
     async def resolve(info: Info, id: strawberry.ID) -> PayloadT:
         viewer_id = info.context.require_viewer()
-        return wrap(await action(info.context.core, viewer_id, decode_id(id, type_name)))
+        return await wrap(
+            info, await action(info.context.core, viewer_id, decode_id(id, type_name))
+        )
 
     # Strawberry builds the field from these; the payload must be the concrete type.
     resolve.__annotations__ = {"info": Info, "id": strawberry.ID, "return": payload}

@@ -9,21 +9,20 @@ import strawberry
 from resolvers.common import decode_id, returns_errors_in, viewer_acts_on
 from schema.context import Info
 from schema.payloads import EngagementPayload, RetweetPayload
-from schema.tweets import Tweet
-from starling import models
+from schema.tweets import Tweet, visible_tweet
 from starling.core import Core
 from starling.services import engagement
 
 
 def _engagement(
-    action: Callable[[Core, int, int], Awaitable[models.Tweet]],
+    action: Callable[[Core, int, int], Awaitable[int]],
 ) -> Callable[[Info, strawberry.ID], Awaitable[EngagementPayload]]:
-    return viewer_acts_on(
-        "Tweet",
-        EngagementPayload,
-        action,
-        lambda tweet: EngagementPayload(tweet=Tweet.from_model(tweet)),
-    )
+    async def wrap(info: Info, tweet_id: int) -> EngagementPayload:
+        # Read back under the viewer's read rule: undoing a like of a tweet one may no longer
+        # see works, and shows nothing of the tweet.
+        return EngagementPayload(tweet=await visible_tweet(info, tweet_id))
+
+    return viewer_acts_on("Tweet", EngagementPayload, action, wrap)
 
 
 like_tweet = _engagement(engagement.like)

@@ -21,25 +21,21 @@ from starling.services import relationships
 def _follow(
     action: Callable[[Core, int, int], Awaitable[tuple[models.User, relationships.FollowStatus]]],
 ) -> Callable[[Info, strawberry.ID], Awaitable[FollowPayload]]:
-    return viewer_acts_on(
-        "User",
-        FollowPayload,
-        action,
-        lambda result: FollowPayload(
-            user=User.from_model(result[0]), status=FollowStatus(result[1].value)
-        ),
-    )
+    async def wrap(
+        info: Info, result: tuple[models.User, relationships.FollowStatus]
+    ) -> FollowPayload:
+        return FollowPayload(user=User.from_model(result[0]), status=FollowStatus(result[1].value))
+
+    return viewer_acts_on("User", FollowPayload, action, wrap)
 
 
 def _relationship(
     action: Callable[[Core, int, int], Awaitable[models.User]],
 ) -> Callable[[Info, strawberry.ID], Awaitable[RelationshipPayload]]:
-    return viewer_acts_on(
-        "User",
-        RelationshipPayload,
-        action,
-        lambda user: RelationshipPayload(user=User.from_model(user)),
-    )
+    async def wrap(info: Info, user: models.User) -> RelationshipPayload:
+        return RelationshipPayload(user=User.from_model(user))
+
+    return viewer_acts_on("User", RelationshipPayload, action, wrap)
 
 
 follow_user = _follow(relationships.follow)

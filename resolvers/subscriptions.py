@@ -20,7 +20,7 @@ from schema.tweets import Prefetched, Tweet
 from starling.errors import DomainError, ErrorCode
 from starling.queries import home
 from starling.queries import notifications as notification_queries
-from starling.queries.tweets import tweet_counts
+from starling.queries.tweets import tweet_counts, visible_tweets_by_ids
 from starling.storage.events import (
     Event,
     author_channel,
@@ -77,14 +77,17 @@ async def notifications(info: Info) -> AsyncGenerator[Notification, None]:
 
 
 async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[TweetEngagement, None]:
-    """Live counts of one tweet: the current counts first, then a few updates a second at most."""
+    """Live counts of one tweet: the current counts first, then a few updates a second at most.
+    Ends when the viewer may no longer see the tweet (deleted, protected, a block)."""
     tweet_id = decode_id(id, "Tweet")
-    if await info.context.loaders.tweet.load(tweet_id) is None:
-        raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
-    core, hub = info.context.core, info.context.require_hub()
+    core, hub, viewer_id = info.context.core, info.context.require_hub(), info.context.viewer_id
     revoked = _revocation(info)
 
-    async def current() -> TweetEngagement:
+    async def current() -> TweetEngagement | None:
+        # Checked on every update, not once: a block or a delete must stop the stream.
+        [visible] = await visible_tweets_by_ids(core.db, viewer_id, [tweet_id])
+        if visible is None:
+            return None
         [counts] = await tweet_counts(core.db, core.redis.main, [tweet_id])
         return TweetEngagement(
             tweet_id=id,
@@ -94,11 +97,13 @@ async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[Twee
             quote_count=counts.quote_count,
         )
 
+    last = await current()
+    if last is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
     async with (
         hub.watching(tweet_id),
         hub.listen([engagement_channel(tweet_id), *revoked]) as queue,
     ):
-        last = await current()
         yield last
         while True:
             if _revoked_in([await queue.get()], revoked):
@@ -107,12 +112,16 @@ async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[Twee
                 if _revoked_in(_drain(queue), revoked):
                     return
                 latest = await current()
+                if latest is None:
+                    return
                 if latest != last:
                     last = latest
                     yield latest
                 await asyncio.sleep(ENGAGEMENT_SETTLE_SECONDS)
                 if queue.empty():
                     latest = await current()
+                    if latest is None:
+                        return
                     if latest != last:
                         last = latest
                         yield latest

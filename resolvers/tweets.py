@@ -15,7 +15,7 @@ from schema.payloads import (
     PostTweetInput,
     PostTweetPayload,
 )
-from schema.tweets import Tweet, tweet_connection
+from schema.tweets import Tweet, tweet_connection, visible_tweet
 from starling.queries import tweets as tweet_queries
 from starling.queries.pagination import page_request
 from starling.services import home_timeline as home_timeline_service
@@ -23,11 +23,7 @@ from starling.services import tweets
 
 
 async def tweet(info: Info, id: strawberry.ID) -> Tweet | None:
-    db_id = db_id_of(id, "Tweet")
-    if db_id is None:
-        return None
-    found = await info.context.loaders.tweet.load(db_id)
-    return Tweet.from_model(found) if found is not None else None
+    return await visible_tweet(info, db_id_of(id, "Tweet"))
 
 
 @returns_errors_in(PostTweetPayload)

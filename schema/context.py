@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -26,6 +28,10 @@ class Context:
     live: LiveDeliveries | None = None
     # Set by strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
+    # Tasks that live as long as a WebSocket (cancelled when it closes).
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    # How many operations a WebSocket has running (set by its protocol handler).
+    open_operations: Callable[[], int] = lambda: 0
 
     def require_viewer(self) -> int:
         """The signed-in user's id, or an UNAUTHENTICATED error."""

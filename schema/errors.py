@@ -29,6 +29,8 @@ REQUEST_LEVEL_CODES = frozenset(
         ErrorCode.QUERY_TOO_COMPLEX,
         ErrorCode.BAD_USER_INPUT,
         ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        ErrorCode.TIMEOUT,
     }
 )
 

@@ -58,12 +58,9 @@ class Notification(Node):
 
     @strawberry.field(description="The tweet it is about, if any and if the viewer may see it.")
     async def tweet(self, info: Info) -> TweetType | None:
-        from schema.tweets import Tweet
+        from schema.tweets import visible_tweet
 
-        if self.tweet_id is None:
-            return None
-        found = await info.context.loaders.tweet.load(self.tweet_id)
-        return Tweet.from_model(found) if found is not None else None
+        return await visible_tweet(info, self.tweet_id)
 
 
 @strawberry.type

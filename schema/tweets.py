@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,8 +53,8 @@ class Tweet(Node):
     text: str
     created_at: datetime
     edited_at: datetime | None
-    conversation_id: strawberry.ID
     db_id: strawberry.Private[int]
+    conversation_root_id: strawberry.Private[int]
     author_id: strawberry.Private[int]
     reply_to_id: strawberry.Private[int | None]
     quote_of_id: strawberry.Private[int | None]
@@ -67,8 +68,8 @@ class Tweet(Node):
             text=tweet.text,
             created_at=tweet.created_at,
             edited_at=tweet.edited_at,
-            conversation_id=to_global_id("Tweet", tweet.conversation_id),
             db_id=tweet.id,
+            conversation_root_id=tweet.conversation_id,
             author_id=tweet.author_id,
             reply_to_id=tweet.reply_to_tweet_id,
             quote_of_id=tweet.quote_of_tweet_id,
@@ -91,17 +92,33 @@ class Tweet(Node):
         assert author is not None  # tweets go with their author (ON DELETE CASCADE)
         return User.from_model(author)
 
+    @strawberry.field(
+        description="The id of the conversation's first tweet when the viewer may see that "
+        "tweet; otherwise an opaque id that still groups the conversation but names no tweet."
+    )
+    def conversation_id(self, info: Info) -> strawberry.ID:
+        if self.conversation_root_id == self.db_id:
+            return self.id
+        return self._conversation_id(info)  # type: ignore[return-value]
+
+    async def _conversation_id(self, info: Info) -> strawberry.ID:
+        if await info.context.loaders.tweet.load(self.conversation_root_id) is not None:
+            return to_global_id("Tweet", self.conversation_root_id)
+        return sealed_conversation_id(
+            info.context.core.settings.secret_key, self.conversation_root_id
+        )
+
     @strawberry.field(description="The tweet this replies to, if the viewer may see it.")
     async def reply_to(self, info: Info) -> Tweet | None:
-        return await _visible(info, self.reply_to_id)
+        return await visible_tweet(info, self.reply_to_id)
 
     @strawberry.field(description="The quoted tweet, if the viewer may see it.")
     async def quoted(self, info: Info) -> Tweet | None:
-        return await _visible(info, self.quote_of_id)
+        return await visible_tweet(info, self.quote_of_id)
 
     @strawberry.field(description="For a retweet, the tweet retweeted.")
     async def retweet_of(self, info: Info) -> Tweet | None:
-        return await _visible(info, self.retweet_of_id)
+        return await visible_tweet(info, self.retweet_of_id)
 
     @strawberry.field(description="Lower-cased, without '#'.")
     async def hashtags(self, info: Info) -> list[str]:
@@ -174,7 +191,15 @@ class Tweet(Node):
         return await tweet_connection(info, page)
 
 
-async def _visible(info: Info, tweet_id: int | None) -> Tweet | None:
+def sealed_conversation_id(secret_key: str, root_id: int) -> strawberry.ID:
+    """A stable id for a conversation whose first tweet is hidden from the viewer: keyed, so it
+    cannot be turned back into the tweet's id."""
+    digest = hmac.digest(secret_key.encode(), root_id.to_bytes(8, "big"), "sha256")
+    return to_global_id("Conversation", int.from_bytes(digest[:8], "big") >> 1 or 1)
+
+
+async def visible_tweet(info: Info, tweet_id: int | None) -> Tweet | None:
+    """The tweet if the viewer may see it (the one read rule, batched), else None."""
     if tweet_id is None:
         return None
     tweet = await info.context.loaders.tweet.load(tweet_id)

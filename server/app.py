@@ -55,7 +55,7 @@ async def readyz(request: Request) -> JSONResponse:
 def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
     """The API. Settings must name a database and Redis (``ensure_services``) and migrations must
     have run (``starling serve`` does both)."""
-    graphql = StarlingGraphQL(build_schema(settings))
+    graphql = StarlingGraphQL(build_schema(settings), settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,31 +2,176 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.types.unset import UnsetType
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
 from dataloaders import Loaders
 from schema.context import Context
 from server.auth import authorization_param, bearer_token
+from server.request_body import RequestRejected, decode_json, graphql_params, read_body
+from starling.config import Settings
 from starling.core import Core
+from starling.errors import ErrorCode
 from starling.services import accounts
 from starling.storage import sessions
+from starling.storage.events import revoked_channel
+
+FORBIDDEN = 4403
+REVOKED_GRACE_STEPS = 100  # of 10 ms
+# Bounds the look at a document's operation types; longer documents fail validation anyway.
+MAX_TOKENS_SCANNED = 10_000
+
+
+async def _session_still_valid(context: Context) -> bool:
+    """A socket's token is checked again before each operation: logout closes the socket, and
+    this covers an operation that races the close."""
+    if context.token is None:
+        return True
+    return await sessions.user_id_for(context.core, context.token) == context.viewer_id
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle(self) -> None:
+        self.context.open_operations = lambda: len(self.operations)
+        await super().handle()
+
+    async def handle_subscribe(self, message: Any) -> None:
+        if self.connection_acknowledged and not await _session_still_valid(self.context):
+            await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def handle(self) -> None:
+        self.context.open_operations = lambda: len(self.tasks)
+        await super().handle()
+
+    async def handle_start(self, message: Any) -> None:
+        if not await _session_still_valid(self.context):
+            await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
+            return
+        await super().handle_start(message)
 
 
 class StarlingGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema, **options) -> None:  # type: ignore[no-untyped-def]
+    """Queries and mutations over HTTP (bodies checked by ``server.request_body``, queries cut
+    off after ``request_timeout_seconds``); everything over WebSocket, subscriptions only there."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(
             schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
             keep_alive=True,
             keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-            **options,
         )
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        request = Request(scope, receive)
+        try:
+            if request.method == "POST":
+                await read_body(request, self.settings.max_body_bytes)
+            response = await self.run(request)
+        except RequestRejected as rejected:
+            response = JSONResponse(rejected.body(), status_code=rejected.status)
+        except HTTPException as e:
+            rejected = RequestRejected(e.status_code, e.reason)
+            response = JSONResponse(rejected.body(), status_code=rejected.status)
+        await response(scope, receive, send)
+        return None
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data, self.settings.max_json_depth)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "GET":
+            data: object = self.parse_query_params(request.query_params)
+        elif content_type == "application/json" or content_type.endswith("+json"):
+            data = self.decode_json(await request.get_body())
+        else:
+            raise RequestRejected(415, "Send the request as application/json.")
+        params = graphql_params(data)
+        return GraphQLRequestData(
+            query=params.get("query"),
+            variables=params.get("variables"),
+            operation_name=params.get("operationName"),
+            extensions=params.get("extensions"),
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Queries over GET and POST, mutations over POST; subscriptions only over WebSocket.
+        allowed = {OperationType.QUERY}
+        if request_adapter.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        execution = self.schema.execute(
+            request_data.query,
+            root_value=root_value,
+            variable_values=request_data.variables,
+            context_value=context,
+            operation_name=request_data.operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=request_data.extensions,
+        )
+        try:
+            if _is_mutation(request_data):
+                # Never cut off: a write the database accepted is never reported as failed.
+                return await execution
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                return await execution
+        except TimeoutError:
+            raise RequestRejected(
+                503,
+                f"The request took longer than {self.settings.request_timeout_seconds} s.",
+                ErrorCode.TIMEOUT,
+            ) from None
+        except CannotGetOperationTypeError as e:
+            raise RequestRejected(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError as e:
+            if e.operation_type is OperationType.SUBSCRIPTION:
+                raise RequestRejected(
+                    400, "Subscriptions are served over WebSocket at /graphql."
+                ) from e
+            raise RequestRejected(405, e.as_http_error_reason(request_adapter.method)) from e
+        except MissingQueryError as e:
+            raise RequestRejected(400, "No GraphQL query found in the request.") from e
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -61,4 +206,57 @@ class StarlingGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.token, context.viewer_id = token, viewer_id
         context.loaders = Loaders(context.core, viewer_id)
+        context.background.append(asyncio.create_task(_close_when_revoked(context, token)))
         return None
+
+    async def run(  # type: ignore[override]
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Any:
+        if not isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+        # The context is made here, not by strawberry, so its watchers end with the socket.
+        context = await self.get_context(request, request)
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            for task in context.background:
+                task.cancel()
+
+
+def _is_mutation(request_data: GraphQLRequestData) -> bool:
+    """Whether the operation to run is a mutation (a cheap look, cached per document)."""
+    return (
+        request_data.query is not None
+        and _operation_types(request_data.query).get(request_data.operation_name)
+        is OperationType.MUTATION
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _operation_types(query: str) -> dict[str | None, OperationType]:
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS_SCANNED)
+    except GraphQLError:
+        return {}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    kinds: dict[str | None, OperationType] = {
+        op.name.value: OperationType(op.operation.value) for op in operations if op.name
+    }
+    if len(operations) == 1:
+        kinds[None] = OperationType(operations[0].operation.value)
+    return kinds
+
+
+async def _close_when_revoked(context: Context, token: str) -> None:
+    """Logging out (anywhere) closes every socket opened with that token: 4403."""
+    hub = context.require_hub()
+    async with hub.listen([revoked_channel(sessions.hash_token(token).hex())]) as queue:
+        await queue.get()
+    # Open subscriptions hear the same message and complete; let them say so before the close.
+    for _ in range(REVOKED_GRACE_STEPS):
+        if not context.open_operations():
+            break
+        await asyncio.sleep(0.01)
+    assert isinstance(context.request, WebSocket)
+    with contextlib.suppress(RuntimeError):
+        await context.request.close(code=FORBIDDEN, reason="Forbidden")

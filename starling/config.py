@@ -78,6 +78,28 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_query_tokens: int = Field(default=2000, ge=100)
+    # The most objects one request may ask for (connections' `first` multiplied through nesting).
+    max_query_cost: int = Field(default=5000, ge=1)
+
+    # The HTTP edge.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4)
+    request_timeout_seconds: float = Field(default=10, gt=0)
+    # Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; "*" for any).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Each defaults to on in dev and off in production.
+    introspection: bool | None = None
+    graphiql: bool | None = None
+    field_suggestions: bool | None = None
+
+    # Abuse limits: "count/seconds" budgets (Mastodon's numbers). See starling/limits.py.
+    rate_limit_posts: str = "300/10800"
+    rate_limit_follows: str = "400/86400"
+    rate_limit_likes: str = "1000/86400"
+    rate_limit_bookmarks: str = "1000/86400"
+    rate_limit_logins_per_ip: str = "25/300"
+    rate_limit_login_failures_per_account: str = "10/900"
+    rate_limit_registrations_per_ip: str = "25/1800"
 
     @model_validator(mode="after")
     def _production_needs_real_services(self) -> Settings:
@@ -95,6 +117,21 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(f"production mode needs {', '.join(missing)}")
         return self
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self._dev_default(self.introspection)
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self._dev_default(self.graphiql)
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        return self._dev_default(self.field_suggestions)
+
+    def _dev_default(self, value: bool | None) -> bool:
+        return self.mode is Mode.DEV if value is None else value
 
     @property
     def resolved_media_dir(self) -> Path:

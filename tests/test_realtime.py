@@ -18,11 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from redis.asyncio import Redis
 
 from starling.config import Settings
 from tests.realtime_client import PROTOCOLS, Subscription, data_of
-from tests.support import STRONG_PASSWORD, free_port, wait_ready
+from tests.support import STRONG_PASSWORD, free_port, run_sql, wait_ready
 
 HOME_SUB = "subscription { homeTimeline { id text author { username } } }"
 NOTIFICATIONS_SUB = "subscription { notifications { kind actorCount actors { username } } }"
@@ -255,3 +256,57 @@ async def test_live_delivery_applies_mutes_and_blocks(
     first = data_of(await subscription.next(timeout=5))["homeTimeline"]
     await subscription.close()
     assert first["id"] == allowed
+
+
+async def closed_code(subscription: Subscription) -> int | None:
+    """Read until the server closes the socket; its close code."""
+    for _ in range(20):
+        try:
+            await subscription.next(timeout=5)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+    raise AssertionError("the server never closed the socket")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_logout_closes_the_socket_with_4403(cluster: Cluster, protocol: str) -> None:
+    token, _ = await register(cluster.http(0), "leaver")
+    subscription = Subscription(cluster.ws(1), protocol, token)
+    assert (await subscription.connect())["type"] == "connection_ack"
+    await gql(cluster.http(0), "mutation { logout { success } }", token=token)
+    assert await closed_code(subscription) == 4403
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_an_operation_on_a_socket_whose_token_died_is_refused(
+    cluster: Cluster, test_settings: Settings, protocol: str
+) -> None:
+    """The token is checked again for every operation, not only at connection_init: here the
+    session expires without any logout message reaching the socket."""
+    token, _ = await register(cluster.http(0), "expiring")
+    subscription = Subscription(cluster.ws(1), protocol, token)
+    assert (await subscription.connect())["type"] == "connection_ack"
+    await run_sql(test_settings, "UPDATE sessions SET expires_at = now() - interval '1 second'")
+    redis = Redis.from_url(str(test_settings.redis_url))
+    await redis.delete(*[key async for key in redis.scan_iter("session:*")])
+    await redis.aclose()
+    await subscription.subscribe(NOTIFICATIONS_SUB)
+    assert await closed_code(subscription) == 4403
+
+
+async def test_engagement_stream_ends_when_the_author_blocks_the_watcher(
+    cluster: Cluster,
+) -> None:
+    author_token, _ = await register(cluster.http(0), "author")
+    watcher_token, watcher_id = await register(cluster.http(0), "watcher")
+    fan_token, _ = await register(cluster.http(0), "fan")
+    tweet_id = await post(cluster.http(0), author_token, "watch me")
+    subscription = Subscription(cluster.ws(1), "graphql-transport-ws", watcher_token)
+    await subscription.connect()
+    await subscription.subscribe(ENGAGEMENT_SUB, {"id": tweet_id})
+    assert data_of(await subscription.next())["tweetEngagement"] == {"likeCount": 0}
+    await act(cluster.http(0), author_token, "blockUser", watcher_id)
+    await act(cluster.http(0), fan_token, "likeTweet", tweet_id)
+    message = await subscription.next(timeout=5)
+    await subscription.close()
+    assert message["type"] == "complete", message

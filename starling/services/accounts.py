@@ -17,12 +17,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.config import Settings
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode, ErrorCollector
-from starling.models import User, UserSettings, UserStats
+from starling.models import Tweet, User, UserSettings, UserStats
+from starling.services import counting
+from starling.services.targets import is_protected
 from starling.storage import rate_limits, sessions
+from starling.storage.counters import Delta
 from starling.text import has_control_characters, normalize
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -278,7 +282,14 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
         values["protected"] = changes["protected"]
     errors.raise_if_any()
 
+    recounted: list[Delta] = []
     async with core.db.session() as session:
+        if "protected" in values:
+            # The same lock as posting: no tweet of this user is counted under the old rule
+            # while the counts move to the new one.
+            await session.execute(select(func.pg_advisory_xact_lock(user_id)))
+            if values["protected"] != await is_protected(session, user_id):
+                recounted = await _protection_deltas(session, user_id, values["protected"])
         if values:
             await session.execute(
                 update(User).where(User.id == user_id).values(**values, updated_at=func.now())
@@ -286,7 +297,35 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
         user = await session.get(User, user_id, populate_existing=True)
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.")
+    await counting.record(core, recounted)
     return user
+
+
+async def _protection_deltas(session: AsyncSession, user_id: int, protected: bool) -> list[Delta]:
+    """A protected account's replies, quotes and retweets leave the public counts of the tweets
+    they point at; made public again, they come back."""
+    rows = await session.execute(
+        select(Tweet.reply_to_tweet_id, Tweet.quote_of_tweet_id, Tweet.retweet_of_tweet_id).where(
+            Tweet.author_id == user_id,
+            Tweet.deleted_at.is_(None),
+            or_(
+                Tweet.reply_to_tweet_id.is_not(None),
+                Tweet.quote_of_tweet_id.is_not(None),
+                Tweet.retweet_of_tweet_id.is_not(None),
+            ),
+        )
+    )
+    return [
+        delta
+        for row in rows
+        for delta in counting.conversation_deltas(
+            reply_to_id=row.reply_to_tweet_id,
+            quote_of_id=row.quote_of_tweet_id,
+            retweet_of_id=row.retweet_of_tweet_id,
+            author_protected=False,
+            amount=-1 if protected else 1,
+        )
+    ]
 
 
 ACTIVITY_RESOLUTION_SECONDS = 3600

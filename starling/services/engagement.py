@@ -1,24 +1,27 @@
 """Likes, retweets and bookmarks. All idempotent: doing it twice is not an error and counts once.
 
-Acting on a retweet acts on the tweet it points at.
+Acting on a retweet acts on the tweet it points at. Each returns the id of the tweet acted on;
+the caller reads it back under the viewer's read rule. Undoing works on a tweet the viewer can
+no longer see (so nobody is stuck with a like), but on a hidden tweet with nothing to undo it
+answers NOT_FOUND, exactly as for a tweet that does not exist.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
-from starling.models import Bookmark, Like, Tweet, TweetStats, User
+from starling.models import Bookmark, Like, Tweet, TweetStats
 from starling.services import counting
-from starling.services.targets import existing_original, visible_original
+from starling.services.targets import existing_original, is_protected, visible_original
 from starling.storage import outbox
 from starling.storage.counters import Delta
 from starling.storage.timelines import Entry
 
 
-async def like(core: Core, user_id: int, tweet_id: int) -> Tweet:
+async def like(core: Core, user_id: int, tweet_id: int) -> int:
     async with core.db.session() as session:
         tweet = await visible_original(session, user_id, tweet_id)
         inserted = await session.scalar(
@@ -41,10 +44,10 @@ async def like(core: Core, user_id: int, tweet_id: int) -> Tweet:
             core,
             [Delta("tweet", tweet.id, "like_count", 1), Delta("user", user_id, "likes_count", 1)],
         )
-    return tweet
+    return tweet.id
 
 
-async def unlike(core: Core, user_id: int, tweet_id: int) -> Tweet:
+async def unlike(core: Core, user_id: int, tweet_id: int) -> int:
     async with core.db.session() as session:
         tweet = await existing_original(session, tweet_id)
         removed = await session.scalar(
@@ -52,22 +55,23 @@ async def unlike(core: Core, user_id: int, tweet_id: int) -> Tweet:
             .where(Like.tweet_id == tweet.id, Like.user_id == user_id)
             .returning(Like.tweet_id)
         )
+        if removed is None:
+            await visible_original(session, user_id, tweet_id)
     if removed is not None:
         await counting.record(
             core,
             [Delta("tweet", tweet.id, "like_count", -1), Delta("user", user_id, "likes_count", -1)],
         )
-    return tweet
+    return tweet.id
 
 
 async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet]:
     """(the retweet, the original). Retweeting again returns the existing retweet."""
     async with core.db.session() as session:
+        await session.execute(select(func.pg_advisory_xact_lock(user_id)))
         original = await visible_original(session, user_id, tweet_id)
-        author_protected = await session.scalar(
-            select(User.protected).where(User.id == original.author_id)
-        )
-        if author_protected:
+        retweeter_protected = await is_protected(session, user_id)
+        if await is_protected(session, original.author_id):
             raise DomainError(
                 ErrorCode.CANNOT_RETWEET_PROTECTED,
                 "Tweets of protected accounts cannot be retweeted.",
@@ -111,22 +115,26 @@ async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet
         await counting.record(
             core,
             [
-                Delta("tweet", original.id, "retweet_count", 1),
                 Delta("user", user_id, "tweets_count", 1),
+                *_retweet_deltas(original.id, retweeter_protected, 1),
             ],
         )
     return the_retweet, original
 
 
-async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> Tweet:
+async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> int:
     async with core.db.session() as session:
+        await session.execute(select(func.pg_advisory_xact_lock(user_id)))
         original = await existing_original(session, tweet_id)
+        retweeter_protected = await is_protected(session, user_id)
         removed = await session.scalar(
             delete(Tweet)
             .where(Tweet.retweet_of_tweet_id == original.id, Tweet.author_id == user_id)
             .returning(Tweet.id)
         )
-        if removed is not None:
+        if removed is None:
+            await visible_original(session, user_id, tweet_id)
+        else:
             event = await outbox.record(
                 session,
                 "tweet.removed",
@@ -139,14 +147,24 @@ async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> Tweet:
         await counting.record(
             core,
             [
-                Delta("tweet", original.id, "retweet_count", -1),
                 Delta("user", user_id, "tweets_count", -1),
+                *_retweet_deltas(original.id, retweeter_protected, -1),
             ],
         )
-    return original
+    return original.id
 
 
-async def bookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
+def _retweet_deltas(original_id: int, retweeter_protected: bool, amount: int) -> list[Delta]:
+    return counting.conversation_deltas(
+        reply_to_id=None,
+        quote_of_id=None,
+        retweet_of_id=original_id,
+        author_protected=retweeter_protected,
+        amount=amount,
+    )
+
+
+async def bookmark(core: Core, user_id: int, tweet_id: int) -> int:
     async with core.db.session() as session:
         tweet = await visible_original(session, user_id, tweet_id)
         inserted = await session.scalar(
@@ -157,10 +175,10 @@ async def bookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
         )
     if inserted is not None:
         await counting.record(core, [Delta("tweet", tweet.id, "bookmark_count", 1)])
-    return tweet
+    return tweet.id
 
 
-async def unbookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
+async def unbookmark(core: Core, user_id: int, tweet_id: int) -> int:
     async with core.db.session() as session:
         tweet = await existing_original(session, tweet_id)
         removed = await session.scalar(
@@ -168,6 +186,8 @@ async def unbookmark(core: Core, user_id: int, tweet_id: int) -> Tweet:
             .where(Bookmark.tweet_id == tweet.id, Bookmark.user_id == user_id)
             .returning(Bookmark.tweet_id)
         )
+        if removed is None:
+            await visible_original(session, user_id, tweet_id)
     if removed is not None:
         await counting.record(core, [Delta("tweet", tweet.id, "bookmark_count", -1)])
-    return tweet
+    return tweet.id

@@ -27,6 +27,7 @@ from starling.models import (
     TweetMention,
 )
 from starling.storage.events import notifications_channel
+from starling.visibility import tweet_visible
 
 GROUPED = {NotificationKind.LIKE, NotificationKind.RETWEET, NotificationKind.FOLLOW}
 GROUP_WINDOW = timedelta(hours=12)
@@ -57,7 +58,7 @@ async def handle(core: Core, event: str, payload: dict[str, Any]) -> list[int]:
         if draft.recipient_id == draft.actor_id:
             continue
         async with core.db.session() as session:
-            if await _silenced(session, draft.recipient_id, draft.actor_id):
+            if await _silenced(session, draft):
                 continue
             notification_id = await _upsert(session, draft)
         if notification_id is not None:
@@ -128,7 +129,16 @@ async def _drafts(core: Core, event: str, payload: dict[str, Any]) -> list[Draft
     return drafts
 
 
-async def _silenced(session: AsyncSession, recipient_id: int, actor_id: int) -> bool:
+async def _silenced(session: AsyncSession, draft: Draft) -> bool:
+    """Nobody hears from an account they block, are blocked by or mute, nor about a tweet they
+    may not see (a protected account's reply or mention reaches only its approved followers)."""
+    recipient_id, actor_id = draft.recipient_id, draft.actor_id
+    if draft.tweet_id is not None:
+        visible = await session.scalar(
+            select(Tweet.id).where(Tweet.id == draft.tweet_id, tweet_visible(Tweet, recipient_id))
+        )
+        if visible is None:
+            return True
     blocked = await session.scalar(
         select(func.count())
         .select_from(Block)

@@ -36,6 +36,10 @@ async def _original(session: AsyncSession, tweet: Tweet | None, field: str) -> T
     return tweet
 
 
+async def is_protected(session: AsyncSession, user_id: int) -> bool:
+    return bool(await session.scalar(select(User.protected).where(User.id == user_id)))
+
+
 async def existing_user(session: AsyncSession, user_id: int, field: str = "id") -> User:
     user = await session.get(User, user_id)
     if user is None:

@@ -6,6 +6,7 @@ after the commit (so a rolled-back write never counts).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Sequence
@@ -29,11 +30,11 @@ from starling.models import (
     User,
 )
 from starling.services import counting
-from starling.services.targets import visible_original
+from starling.services.targets import is_protected, visible_original
 from starling.storage import outbox
 from starling.storage.counters import Delta
 from starling.storage.timelines import Entry
-from starling.text import MAX_TWEET_WEIGHT, ParsedTweet, parse_tweet
+from starling.text import MAX_TWEET_WEIGHT, ParsedTweet, TextTooLong, parse_tweet
 
 MAX_MEDIA = 4
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
@@ -56,10 +57,12 @@ async def post_tweet(
     media_ids: Sequence[int] = (),
     idempotency_key: str | None = None,
 ) -> PostedTweet:
-    parsed = _validate(text, media_ids, idempotency_key)
+    parsed = await _validate(text, media_ids, idempotency_key)
     async with core.db.session() as session:
-        # One author's posts are serialised: duplicate and idempotency checks see each other.
+        # One author's posts are serialised: duplicate and idempotency checks see each other,
+        # and a change of the author's protection (which takes the same lock) is seen whole.
         await session.execute(select(func.pg_advisory_xact_lock(author_id)))
+        author_protected = await is_protected(session, author_id)
         if idempotency_key is not None:
             earlier = await _tweet_for_idempotency_key(core, session, author_id, idempotency_key)
             if earlier is not None:
@@ -111,11 +114,16 @@ async def post_tweet(
                     for position, media_id in enumerate(media_ids)
                 ],
             )
-    deltas = [Delta("user", author_id, "tweets_count", 1)]
-    if parent is not None:
-        deltas.append(Delta("tweet", parent.id, "reply_count", 1))
-    if quoted is not None:
-        deltas.append(Delta("tweet", quoted.id, "quote_count", 1))
+    deltas = [
+        Delta("user", author_id, "tweets_count", 1),
+        *counting.conversation_deltas(
+            reply_to_id=parent.id if parent else None,
+            quote_of_id=quoted.id if quoted else None,
+            retweet_of_id=None,
+            author_protected=author_protected,
+            amount=1,
+        ),
+    ]
     await counting.record(core, deltas)
     # Authors see their own tweet at once, before any fan-out job runs.
     await core.timelines.push([author_id], Entry(tweet.id))
@@ -148,7 +156,7 @@ async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tw
             )
             is not None
         )
-        parsed = _checked_text(text, has_media)
+        parsed = await _checked_text(text, has_media)
         if parsed.text == tweet.text:
             return tweet  # Nothing changed: no new version, no edit used.
 
@@ -176,7 +184,9 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
     Deleting a retweet is undoing it.
     """
     async with core.db.session() as session:
+        await session.execute(select(func.pg_advisory_xact_lock(user_id)))
         tweet = await _own_tweet_for_update(session, user_id, tweet_id, "delete")
+        author_protected = await is_protected(session, user_id)
         if tweet.retweet_of_tweet_id is not None:
             await session.delete(tweet)
         else:
@@ -189,14 +199,16 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
             original_id=tweet.retweet_of_tweet_id,
         )
     await outbox.dispatch(core.queue, [event])
-    deltas = [Delta("user", user_id, "tweets_count", -1)]
-    for target_id, field in (
-        (tweet.reply_to_tweet_id, "reply_count"),
-        (tweet.quote_of_tweet_id, "quote_count"),
-        (tweet.retweet_of_tweet_id, "retweet_count"),
-    ):
-        if target_id is not None:
-            deltas.append(Delta("tweet", target_id, field, -1))
+    deltas = [
+        Delta("user", user_id, "tweets_count", -1),
+        *counting.conversation_deltas(
+            reply_to_id=tweet.reply_to_tweet_id,
+            quote_of_id=tweet.quote_of_tweet_id,
+            retweet_of_id=tweet.retweet_of_tweet_id,
+            author_protected=author_protected,
+            amount=-1,
+        ),
+    ]
     await counting.record(core, deltas)
 
 
@@ -213,7 +225,9 @@ async def purge_deleted(core: Core) -> int:
 # --- steps ----------------------------------------------------------------------------------
 
 
-def _validate(text: str, media_ids: Sequence[int], idempotency_key: str | None) -> ParsedTweet:
+async def _validate(
+    text: str, media_ids: Sequence[int], idempotency_key: str | None
+) -> ParsedTweet:
     errors = ErrorCollector()
     if len(media_ids) > MAX_MEDIA:
         errors.add(ErrorCode.TOO_MANY_MEDIA, f"At most {MAX_MEDIA} media per tweet.", "mediaIds")
@@ -226,15 +240,21 @@ def _validate(text: str, media_ids: Sequence[int], idempotency_key: str | None) 
             "idempotencyKey",
         )
     try:
-        parsed = _checked_text(text, bool(media_ids))
+        parsed = await _checked_text(text, bool(media_ids))
     except DomainError as error:
         errors.errors.append(error)
     errors.raise_if_any()
     return parsed
 
 
-def _checked_text(text: str, has_media: bool) -> ParsedTweet:
-    parsed = parse_tweet(text)
+async def _checked_text(text: str, has_media: bool) -> ParsedTweet:
+    try:
+        # Milliseconds of CPU for the longest text allowed: kept off the event loop.
+        parsed = await asyncio.to_thread(parse_tweet, text)
+    except TextTooLong:
+        raise DomainError(
+            ErrorCode.TWEET_TOO_LONG, f"Tweets are at most {MAX_TWEET_WEIGHT} characters.", "text"
+        ) from None
     if not parsed.text and not has_media:
         raise DomainError(ErrorCode.TWEET_EMPTY, "A tweet needs text or media.", "text")
     if parsed.too_long:
