@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.common import returns_errors_in
+from resolvers.limits import Action, spend
 from schema.accounts import (
     AuthPayload,
     LoginInput,
@@ -20,6 +21,7 @@ from starling.services import accounts
 
 @returns_errors_in(AuthPayload)
 async def register(info: Info, input: RegisterInput) -> AuthPayload:
+    await spend(info, Action.REGISTER)
     result = await accounts.register(
         info.context.core,
         username=input.username,
@@ -33,10 +35,12 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
 
 @returns_errors_in(AuthPayload)
 async def login(info: Info, input: LoginInput) -> AuthPayload:
+    await spend(info, Action.LOGIN)
     result = await accounts.login(
         info.context.core,
         username_or_email=input.username_or_email,
         password=input.password,
+        client_ip=info.context.client_ip,
         user_agent=info.context.user_agent,
     )
     return AuthPayload(token=result.token, user=User.from_model(result.user))

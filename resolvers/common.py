@@ -8,6 +8,7 @@ from typing import ParamSpec, Protocol, TypeVar
 
 import strawberry
 
+from resolvers.limits import Action, spend
 from schema.context import Info
 from schema.errors import UserError, user_errors
 from schema.node import db_id_of
@@ -51,13 +52,16 @@ def viewer_acts_on(
     payload: type[PayloadT],
     action: Callable[[Core, int, int], Awaitable[Result]],
     wrap: Callable[[Info, Result], Awaitable[PayloadT]],
+    budget: Action | None = None,
 ) -> Callable[[Info, strawberry.ID], Awaitable[PayloadT]]:
     """A mutation taking the id of a ``type_name``: the signed-in viewer does ``action`` to it
-    and the result is wrapped in ``payload`` (likeTweet, followUser, blockUser, ...)."""
+    (spending ``budget``) and the result is wrapped in ``payload`` (likeTweet, followUser, ...)."""
 
     @returns_errors_in(payload)
     async def resolve(info: Info, id: strawberry.ID) -> PayloadT:
         viewer_id = info.context.require_viewer()
+        if budget is not None:
+            await spend(info, budget)
         return await wrap(
             info, await action(info.context.core, viewer_id, decode_id(id, type_name))
         )

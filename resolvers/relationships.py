@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import strawberry
 
 from resolvers.common import viewer_acts_on
+from resolvers.limits import Action
 from schema.connections import Connection
 from schema.context import Info
 from schema.payloads import FollowPayload, FollowStatus, RelationshipPayload
@@ -20,13 +21,14 @@ from starling.services import relationships
 
 def _follow(
     action: Callable[[Core, int, int], Awaitable[tuple[models.User, relationships.FollowStatus]]],
+    budget: Action | None = None,
 ) -> Callable[[Info, strawberry.ID], Awaitable[FollowPayload]]:
     async def wrap(
         info: Info, result: tuple[models.User, relationships.FollowStatus]
     ) -> FollowPayload:
         return FollowPayload(user=User.from_model(result[0]), status=FollowStatus(result[1].value))
 
-    return viewer_acts_on("User", FollowPayload, action, wrap)
+    return viewer_acts_on("User", FollowPayload, action, wrap, budget)
 
 
 def _relationship(
@@ -38,7 +40,7 @@ def _relationship(
     return viewer_acts_on("User", RelationshipPayload, action, wrap)
 
 
-follow_user = _follow(relationships.follow)
+follow_user = _follow(relationships.follow, Action.FOLLOW)
 unfollow_user = _follow(relationships.unfollow)
 approve_follow_request = _relationship(relationships.approve_follow_request)
 reject_follow_request = _relationship(relationships.reject_follow_request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.common import decode_id, returns_errors_in
+from resolvers.limits import Action, spend
 from schema.connections import Connection
 from schema.context import Info
 from schema.node import db_id_of
@@ -29,6 +30,7 @@ async def tweet(info: Info, id: strawberry.ID) -> Tweet | None:
 @returns_errors_in(PostTweetPayload)
 async def post_tweet(info: Info, input: PostTweetInput) -> PostTweetPayload:
     author_id = info.context.require_viewer()
+    await spend(info, Action.POST)
     posted = await tweets.post_tweet(
         info.context.core,
         author_id,

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -15,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
+from schema.cost import CostLimit
 from schema.errors import ErrorCodes
 from schema.input_text import RejectUnstorableText
 from schema.root import Mutation, Query
@@ -48,18 +50,22 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         max_depth_rule(settings.max_query_depth, None),
         max_aliases_rule(settings.max_aliases),
     ]
+    if not settings.introspection_enabled:
+        limits.append(NoSchemaIntrospectionCustomRule)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[User, Tweet],
         extensions=[
-            ErrorCodes,
+            lambda: ErrorCodes(suggestions=settings.field_suggestions_enabled),
             # Cached parse and validation more than double throughput for repeated documents.
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             lambda: AddValidationRules(limits),
             RejectUnstorableText,
+            # Last: it costs only documents that passed validation.
+            lambda: CostLimit(max_cost=settings.max_query_cost),
         ],
     )

@@ -15,6 +15,7 @@ from dataloaders.live import LiveDeliveries
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.storage.events import Hub
+from starling.storage.rate_limits import Decision
 
 
 @dataclass
@@ -32,6 +33,22 @@ class Context:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     # How many operations a WebSocket has running (set by its protocol handler).
     open_operations: Callable[[], int] = lambda: 0
+    # The tightest rate limit this request met, for the RateLimit-* headers.
+    rate_limit: Decision | None = None
+
+    def note_rate_limit(self, decision: Decision) -> None:
+        current = self.rate_limit
+        if current is None or (current.allowed, current.remaining) > (
+            decision.allowed,
+            decision.remaining,
+        ):
+            self.rate_limit = decision
+
+    @property
+    def client_ip(self) -> str:
+        """The client's address (a trusted proxy's X-Forwarded-For applied by the app)."""
+        client = self.request.client if self.request is not None else None
+        return client.host if client is not None else "unknown"
 
     def require_viewer(self) -> int:
         """The signed-in user's id, or an UNAUTHENTICATED error."""

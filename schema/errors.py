@@ -13,9 +13,10 @@ import re
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import MaskErrors
 
-from starling.errors import DomainError, ErrorCode, unpack
+from starling.errors import DomainError, ErrorCode, RateLimited, unpack
 
 log = logging.getLogger("starling.graphql")
 
@@ -52,7 +53,7 @@ def user_errors(error: DomainError) -> list[UserError]:
 
 
 def coded_graphql_error(
-    error: GraphQLError, code: ErrorCode, message: str | None = None
+    error: GraphQLError, code: ErrorCode, message: str | None = None, **extensions: object
 ) -> GraphQLError:
     return GraphQLError(
         message=message or error.message,
@@ -61,7 +62,25 @@ def coded_graphql_error(
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={**(error.extensions or {}), "code": code.value},
+        extensions={**(error.extensions or {}), "code": code.value, **extensions},
+    )
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _without_suggestions(error: GraphQLError) -> GraphQLError:
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
     )
 
 
@@ -76,26 +95,46 @@ class ErrorCodes(MaskErrors):
     MaskErrors masks everything by default; here only errors that are not ours are masked.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, suggestions: bool = True) -> None:
         super().__init__(
             should_mask_error=self._is_unexpected, error_message="Internal server error."
         )
+        # Off in production: "Did you mean ...?" maps the schema for whoever guesses names.
+        self.suggestions = suggestions
 
     @staticmethod
     def _is_unexpected(error: GraphQLError) -> bool:
         original = error.original_error
-        return original is not None and not isinstance(original, DomainError | GraphQLError)
+        return original is not None and not isinstance(
+            original, DomainError | GraphQLError | PoolTimeout
+        )
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._with_code(error) for error in errors]
+        coded = [self._with_code(error) for error in errors]
+        return coded if self.suggestions else [_without_suggestions(e) for e in coded]
 
     def _with_code(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if self._is_unexpected(error):
             log.error("unexpected error at %s", error.path, exc_info=original)
             return coded_graphql_error(error, ErrorCode.INTERNAL_SERVER_ERROR, self.error_message)
+        if isinstance(original, RateLimited):
+            context = self.execution_context.context
+            if hasattr(context, "note_rate_limit"):
+                context.note_rate_limit(original.decision)
+            return coded_graphql_error(
+                error,
+                original.code,
+                original.message,
+                retryAfter=original.decision.retry_after_seconds,
+            )
         if isinstance(original, DomainError):
             return coded_graphql_error(error, original.code, original.message)
+        if isinstance(original, PoolTimeout):
+            log.warning("no database connection free at %s", error.path)
+            return coded_graphql_error(
+                error, ErrorCode.TIMEOUT, "The service is busy; try again in a moment."
+            )
         if error.extensions and "code" in error.extensions:
             return error
         if _TOO_COMPLEX.search(error.message):

@@ -17,12 +17,19 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _has_unstorable(value: Any) -> bool:
-    if isinstance(value, str):
-        return _UNSTORABLE.search(value) is not None
-    if isinstance(value, dict):
-        return any(_has_unstorable(k) or _has_unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_unstorable(item) for item in value)
+    """Whether any string in a JSON value (keys included) is unstorable. Iterative: variables
+    arrive over WebSocket too, where no HTTP depth check has run."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item) is not None:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 

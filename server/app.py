@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 from arq.worker import Worker
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dataloaders.live import LiveDeliveries
 from schema.build import build_schema
@@ -84,6 +86,8 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
             await core.close()
 
     return Starlette(
+        # The client's IP is X-Forwarded-For's only when the peer is a trusted proxy.
+        middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

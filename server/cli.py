@@ -34,6 +34,9 @@ def serve(args: argparse.Namespace) -> None:
         port=port,
         log_level="info",
         lifespan="on",
+        # The app applies X-Forwarded-For itself (STARLING_FORWARDED_ALLOW_IPS), so tests
+        # and every server see the same client address.
+        proxy_headers=False,
         # Per-message deflate keeps zlib state per socket (most of a socket's memory); live
         # messages are small JSON, so compression buys little.
         ws_per_message_deflate=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -37,6 +38,7 @@ from starling.errors import ErrorCode
 from starling.services import accounts
 from starling.storage import sessions
 from starling.storage.events import revoked_channel
+from starling.storage.rate_limits import Decision
 
 FORBIDDEN = 4403
 REVOKED_GRACE_STEPS = 100  # of 10 ms
@@ -153,9 +155,10 @@ class StarlingGraphQL(GraphQL[Context, None]):
         try:
             if _is_mutation(request_data):
                 # Never cut off: a write the database accepted is never reported as failed.
-                return await execution
-            async with asyncio.timeout(self.settings.request_timeout_seconds):
-                return await execution
+                result = await execution
+            else:
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    result = await execution
         except TimeoutError:
             raise RequestRejected(
                 503,
@@ -172,6 +175,9 @@ class StarlingGraphQL(GraphQL[Context, None]):
             raise RequestRejected(405, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise RequestRejected(400, "No GraphQL query found in the request.") from e
+        if context.rate_limit is not None:
+            sub_response.headers.update(rate_limit_headers(context.rate_limit))
+        return result
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -221,6 +227,20 @@ class StarlingGraphQL(GraphQL[Context, None]):
         finally:
             for task in context.background:
                 task.cancel()
+
+
+def rate_limit_headers(decision: Decision) -> dict[str, str]:
+    """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), and
+    Retry-After when the limit was hit."""
+    headers = {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(decision.remaining),
+        "RateLimit-Reset": str(math.ceil(decision.reset_after)),
+        "RateLimit-Policy": f"{decision.limit};w={decision.window}",
+    }
+    if not decision.allowed:
+        headers["Retry-After"] = str(decision.retry_after_seconds)
+    return headers
 
 
 def _is_mutation(request_data: GraphQLRequestData) -> bool:

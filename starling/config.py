@@ -6,11 +6,12 @@ starts an embedded server for that role (see ``starling.embedded``).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -98,8 +99,27 @@ class Settings(BaseSettings):
     rate_limit_likes: str = "1000/86400"
     rate_limit_bookmarks: str = "1000/86400"
     rate_limit_logins_per_ip: str = "25/300"
+    # Wrong passwords for one account from one IP; and for one account from all IPs that never
+    # signed into it (the owner's own IPs are exempt, so nobody can lock the owner out).
     rate_limit_login_failures_per_account: str = "10/900"
+    rate_limit_login_failures_per_account_all_ips: str = "100/3600"
     rate_limit_registrations_per_ip: str = "25/1800"
+
+    @field_validator(
+        "rate_limit_posts",
+        "rate_limit_follows",
+        "rate_limit_likes",
+        "rate_limit_bookmarks",
+        "rate_limit_logins_per_ip",
+        "rate_limit_login_failures_per_account",
+        "rate_limit_login_failures_per_account_all_ips",
+        "rate_limit_registrations_per_ip",
+    )
+    @classmethod
+    def _is_budget(cls, value: str) -> str:
+        if not re.fullmatch(r"[1-9]\d*/[1-9]\d*", value):
+            raise ValueError(f"a rate limit is 'count/seconds', like '300/10800', not {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_services(self) -> Settings:

@@ -8,6 +8,10 @@ GraphQL error with ``extensions.code`` for the request-level codes.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starling.storage.rate_limits import Decision
 
 
 class ErrorCode(StrEnum):
@@ -64,6 +68,18 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"DomainError({self.code}, {self.message!r}, field={self.field!r})"
+
+
+class RateLimited(DomainError):
+    """A budget is spent: RATE_LIMITED, with when to retry (``extensions.retryAfter``, and the
+    Retry-After and RateLimit-* headers over HTTP)."""
+
+    def __init__(self, decision: Decision, message: str | None = None) -> None:
+        super().__init__(
+            ErrorCode.RATE_LIMITED,
+            message or f"Too many requests; try again in {decision.retry_after_seconds} seconds.",
+        )
+        self.decision = decision
 
 
 class ValidationFailed(DomainError):

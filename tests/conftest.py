@@ -32,6 +32,19 @@ from tests.support import Api
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379"
 TEST_REDIS_DATABASES = range(15, 0, -1)
+UNLIMITED = {
+    f"rate_limit_{action}": "1000000/60"
+    for action in (
+        "posts",
+        "follows",
+        "likes",
+        "bookmarks",
+        "logins_per_ip",
+        "login_failures_per_account",
+        "login_failures_per_account_all_ips",
+        "registrations_per_ip",
+    )
+}
 
 
 def _answers(host: str, port: int) -> bool:
@@ -122,6 +135,8 @@ def test_settings() -> Iterator[Settings]:
         # Small enough for tests to make a celebrity and to page past the Redis window.
         celebrity_follower_threshold=5,
         timeline_size=20,
+        # Tests act fast and from one IP; the rate-limit tests set their own budgets.
+        **UNLIMITED,
     )
     yield settings
     asyncio.run(

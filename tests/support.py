@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,6 +195,18 @@ async def run_sql(settings: Settings, statement: str, **params: object) -> None:
     async with engine.begin() as connection:
         await connection.execute(text(statement), params)
     await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def client_with(settings: Settings, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app started with some settings changed."""
+    from server.app import create_app
+
+    app = create_app(settings.model_copy(update=overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://starling.test") as c:
+            yield c
 
 
 def free_port() -> int:

@@ -22,6 +22,7 @@ import websockets
 from redis.asyncio import Redis
 
 from starling.config import Settings
+from tests.conftest import UNLIMITED
 from tests.realtime_client import PROTOCOLS, Subscription, data_of
 from tests.support import STRONG_PASSWORD, free_port, run_sql, wait_ready
 
@@ -39,6 +40,7 @@ class Cluster:
             STARLING_DATA_DIR=str(tmp),
             STARLING_ARGON2_TIME_COST="1",
             STARLING_ARGON2_MEMORY_COST_KIB="64",
+            **{f"STARLING_{name.upper()}": value for name, value in UNLIMITED.items()},
         )
         self.ports = [free_port(), free_port()]
         self.processes: list[subprocess.Popen[bytes]] = []

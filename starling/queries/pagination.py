@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Ours are a few dozen characters; anything much longer was not made here.
+MAX_CURSOR_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -39,16 +41,26 @@ def encode_cursor(key: tuple[int | str, ...]) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[int | str, ...]:
+    """A cursor's key: a short flat list of 64-bit integers and strings, or BAD_USER_INPUT."""
+    invalid = DomainError(ErrorCode.BAD_USER_INPUT, "Invalid cursor.", "after")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise DomainError(ErrorCode.BAD_USER_INPUT, "Invalid cursor.", "after") from exc
-    if not isinstance(value, list) or not all(
-        isinstance(part, int | str) and not isinstance(part, bool) for part in value
-    ):
-        raise DomainError(ErrorCode.BAD_USER_INPUT, "Invalid cursor.", "after")
+    except (binascii.Error, ValueError, UnicodeError, RecursionError) as exc:
+        raise invalid from exc
+    if not isinstance(value, list) or not all(_cursor_part(part) for part in value):
+        raise invalid
     return tuple(value)
+
+
+def _cursor_part(part: object) -> bool:
+    if isinstance(part, bool):
+        return False
+    if isinstance(part, int):
+        return -(2**63) <= part < 2**63
+    return isinstance(part, str) and len(part) <= MAX_CURSOR_LENGTH
 
 
 def page_request(first: int | None, after: str | None) -> PageRequest:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -21,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.config import Settings
 from starling.core import Core
-from starling.errors import DomainError, ErrorCode, ErrorCollector
+from starling.errors import DomainError, ErrorCode, ErrorCollector, RateLimited
 from starling.models import Tweet, User, UserSettings, UserStats
 from starling.services import counting
 from starling.services.targets import is_protected
 from starling.storage import rate_limits, sessions
 from starling.storage.counters import Delta
+from starling.storage.rate_limits import Budget
 from starling.text import has_control_characters, normalize
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -34,7 +36,6 @@ REGION_PATTERN = re.compile(r"^[A-Z]{2}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX, BIO_MAX, LOCATION_MAX, WEBSITE_MAX = 50, 160, 30, 100
 COMMON_PASSWORDS_CHECKED = 10_000
-LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW_SECONDS = 10, 900
 
 
 @dataclass(frozen=True)
@@ -211,28 +212,45 @@ def _taken_error(exc: IntegrityError) -> DomainError:
 
 
 async def login(
-    core: Core, *, username_or_email: str, password: str, user_agent: str | None = None
+    core: Core,
+    *,
+    username_or_email: str,
+    password: str,
+    client_ip: str,
+    user_agent: str | None = None,
 ) -> AuthResult:
+    """Guessing is slowed per account and IP, and per account across IPs that never signed
+    into it; the owner's known IPs are exempt from the second, so a stranger can never lock
+    the owner out. A missing account costs the same hash as a present one (no timing tell)."""
     identifier = username_or_email.strip().lower()
-    bucket = f"login:{identifier}"
-    if not await rate_limits.hit(
-        core.redis.main, bucket, LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW_SECONDS
-    ):
-        raise DomainError(
-            ErrorCode.RATE_LIMITED, "Too many failed logins; try again in a few minutes."
-        )
     async with core.db.read_session() as session:
         user = await session.scalar(
             select(User).where(
                 or_(func.lower(User.username) == identifier, func.lower(User.email) == identifier)
             )
         )
+    # Username and email name one account: one set of buckets.
+    account = f"user:{user.id}" if user is not None else f"name:{identifier}"
+    buckets = [(f"login-failures:{account}:{client_ip}", _budget(core, "per_account"))]
+    if user is None or not await _known_ip(core, user.id, client_ip):
+        buckets.append((f"login-failures:{account}", _budget(core, "per_account_all_ips")))
+    for bucket, budget in buckets:
+        decision = await rate_limits.spend(core.redis.main, bucket, budget, record=False)
+        if not decision.allowed:
+            raise RateLimited(decision, "Too many failed logins; try again later.")
+
     hasher = password_hasher(core.settings)
-    if user is None or not await asyncio.to_thread(_verify, hasher, user.password_hash, password):
+    password_hash = user.password_hash if user is not None else _decoy_hash(hasher)
+    verified = await asyncio.to_thread(_verify, hasher, password_hash, password)
+    if user is None or not verified:
+        for bucket, budget in buckets:
+            await rate_limits.spend(core.redis.main, bucket, budget)
         raise DomainError(
             ErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password.", "password"
         )
-    await rate_limits.reset(core.redis.main, bucket)
+    await rate_limits.reset(core.redis.main, buckets[0][0])
+    await core.redis.main.sadd(_known_ips_key(user.id), client_ip)
+    await core.redis.main.expire(_known_ips_key(user.id), KNOWN_IP_SECONDS)
     if hasher.check_needs_rehash(user.password_hash):
         new_hash = await asyncio.to_thread(hasher.hash, password)
         async with core.db.session() as session:
@@ -241,6 +259,32 @@ async def login(
             )
     token = await sessions.create(core, user.id, user_agent)
     return AuthResult(token=token, user=user)
+
+
+KNOWN_IP_SECONDS = 90 * 86400
+
+
+def _known_ips_key(user_id: int) -> str:
+    return f"login-known-ips:{user_id}"
+
+
+async def _known_ip(core: Core, user_id: int, client_ip: str) -> bool:
+    return bool(await core.redis.main.sismember(_known_ips_key(user_id), client_ip))
+
+
+def _budget(core: Core, which: str) -> Budget:
+    return Budget.parse(getattr(core.settings, f"rate_limit_login_failures_{which}"))
+
+
+@cache
+def _decoy_hash_for(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    return _hasher(time_cost, memory_cost, parallelism).hash(secrets.token_urlsafe(16))
+
+
+def _decoy_hash(hasher: PasswordHasher) -> str:
+    """A hash of nothing anyone knows, with the configured cost, to verify against when the
+    account does not exist."""
+    return _decoy_hash_for(hasher.time_cost, hasher.memory_cost, hasher.parallelism)
 
 
 def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:

