@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema clean
+.PHONY: run test lint schema fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# A longer schemathesis campaign than the bounded one in `make test`.
+fuzz: $(STAMP)
+	STARLING_FUZZ_EXAMPLES=$${STARLING_FUZZ_EXAMPLES:-300} $(BIN)/pytest -s tests/fuzz
 
 schema: $(STAMP)
 	$(BIN)/starling export-schema > schema.graphql
