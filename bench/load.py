@@ -206,12 +206,16 @@ async def fanout(args: argparse.Namespace) -> None:
             await request(http, args.url, client, POST, {"text": f"fan-out {random.random()}"})
             await asyncio.sleep(args.interval)
     while await connection.fetchval(  # noqa: ASYNC110 - polling the workers' progress
-        "SELECT count(*) FROM outbox WHERE created_at >= $1 AND processed_at IS NULL", started_at
+        "SELECT count(*) FROM outbox o JOIN outbox_deliveries d ON d.event_id = o.id "
+        "WHERE o.created_at >= $1 AND d.state = 'pending'",
+        started_at,
     ):
         await asyncio.sleep(0.2)
     rows = await connection.fetch(
-        """SELECT (payload->>'author_id')::bigint AS author, created_at, processed_at FROM outbox
-           WHERE created_at >= $1 AND event = 'tweet.posted' ORDER BY created_at""",
+        """SELECT (o.payload->>'author_id')::bigint AS author, o.created_at,
+                  d.updated_at AS processed_at
+           FROM outbox o JOIN outbox_deliveries d ON d.event_id = o.id AND d.consumer = 'timelines'
+           WHERE o.created_at >= $1 AND o.event = 'tweet.posted' ORDER BY o.created_at""",
         started_at,
     )
     await connection.close()

@@ -71,7 +71,15 @@ class Settings(BaseSettings):
     celebrity_follower_threshold: int = Field(default=10_000, ge=1)
     timeline_size: int = Field(default=800, ge=20)
     inactive_after_days: int = Field(default=7, ge=1)
-    outbox_relay_after_seconds: int = Field(default=10, ge=1)
+    # Event deliveries: the relay enqueues due deliveries this often; a delivery gets this long
+    # per attempt and this many attempts, backing off exponentially, before it is dead-lettered.
+    outbox_relay_every_seconds: int = Field(default=2, ge=1, le=30)
+    delivery_timeout_seconds: float = Field(default=10, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_backoff_seconds: float = Field(default=1, gt=0)
+    delivery_backoff_cap_seconds: float = Field(default=300, gt=0)
+    # Delivered events are kept this long (counter reconciliation reads the recent ones).
+    delivered_event_retention_hours: int = Field(default=24, ge=1)
     # Jobs one worker runs at once: they mostly wait on PostgreSQL and Redis.
     worker_concurrency: int = Field(default=50, ge=1)
 

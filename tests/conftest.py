@@ -8,6 +8,7 @@ Each test starts from empty tables and an empty Redis database.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import tempfile
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.app import create_app
@@ -164,8 +166,18 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     assert settings.redis_url
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     engine = create_async_engine(async_url(settings.database_url))
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # A module's server processes (tests/test_realtime.py) keep working between its tests, and
+    # their transactions lock tables in another order than TRUNCATE does: PostgreSQL may pick
+    # the TRUNCATE as a deadlock's victim. It holds nothing yet, so trying again is safe.
+    for attempt in itertools.count(1):
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            break
+        except DBAPIError as error:
+            if "deadlock detected" not in str(error) or attempt == 5:
+                raise
+            await asyncio.sleep(0.05 * attempt)
     await engine.dispose()
     redis = Redis.from_url(settings.redis_url)
     await redis.flushdb()

@@ -247,16 +247,17 @@ async def test_fan_out_is_idempotent_and_survives_a_killed_worker(
 
     monkeypatch.setattr(home, "follower_batches", real_batches)
     core = app.state.core
-    await run_sql(test_settings, "UPDATE outbox SET created_at = now() - interval '1 hour'")
-    assert await outbox.relay(core.db, core.queue, older_than=_seconds(1)) >= 1
+    # The failed attempt is due again after its backoff; make it due now.
+    await run_sql(test_settings, "UPDATE outbox_deliveries SET due_at = now()")
+    assert await outbox.relay(core.db, core.queue) >= 1
     await run_jobs()
     for reader in readers:
         assert await redis_ids(app, reader) == [db_id(tweet["id"])]  # complete, no duplicates
 
     # Running the same event once more changes nothing.
     event_id = await _event_id(test_settings, "tweet.posted")
-    await run_sql(test_settings, "UPDATE outbox SET processed_at = NULL")
-    await core.queue.enqueue_job(outbox.JOB_NAME, event_id, _job_id="again")
+    await run_sql(test_settings, "UPDATE outbox_deliveries SET state = 'pending', due_at = now()")
+    await core.queue.enqueue_job(outbox.JOB_NAME, event_id, "timelines", _job_id="again")
     await run_jobs()
     for reader in readers:
         assert await redis_ids(app, reader) == [db_id(tweet["id"])]
@@ -273,18 +274,17 @@ async def test_outbox_relay_delivers_after_a_crash_between_commit_and_enqueue(
     async def crash(*args: Any, **kwargs: Any) -> None:  # the process dies right after COMMIT
         return None
 
-    monkeypatch.setattr(outbox, "dispatch", crash)
+    monkeypatch.setattr(outbox, "enqueue", crash)
     tweet = await post(api, author, "committed, never enqueued")
     monkeypatch.undo()
     assert await run_jobs() == 0
     assert await redis_ids(app, reader) == []
 
     core = app.state.core
-    await run_sql(test_settings, "UPDATE outbox SET created_at = now() - interval '1 minute'")
-    assert await outbox.relay(core.db, core.queue, older_than=_seconds(10)) == 1
+    assert await outbox.relay(core.db, core.queue) == 2  # timelines and notifications
     await run_jobs()
     assert await redis_ids(app, reader) == [db_id(tweet["id"])]
-    assert await outbox.relay(core.db, core.queue, older_than=_seconds(0)) == 0  # all processed
+    assert await outbox.relay(core.db, core.queue) == 0  # all delivered
 
 
 async def test_paging_is_stable_while_tweets_arrive(api: Api, app: Any, run_jobs: Jobs) -> None:
@@ -363,12 +363,6 @@ async def _enumerate(iterator: Any) -> Any:
     async for item in iterator:
         yield index, item
         index += 1
-
-
-def _seconds(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=n)
 
 
 async def _event_id(settings: Settings, event: str) -> int:

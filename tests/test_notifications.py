@@ -112,13 +112,14 @@ async def test_processing_an_event_twice_changes_nothing(
     await ok(api, grace, "likeTweet", tweet["id"])
     await run_jobs()
     from schema.node import from_global_id
+    from starling.events import TweetLiked
 
-    payload = {
-        "tweet_id": from_global_id(tweet["id"])[1],  # type: ignore[index]
-        "author_id": from_global_id(ada.id)[1],  # type: ignore[index]
-        "user_id": from_global_id(grace.id)[1],  # type: ignore[index]
-    }
-    assert await notifications.handle(app.state.core, "tweet.liked", payload) == []
+    event = TweetLiked(
+        tweet_id=from_global_id(tweet["id"])[1],  # type: ignore[index]
+        author_id=from_global_id(ada.id)[1],  # type: ignore[index]
+        user_id=from_global_id(grace.id)[1],  # type: ignore[index]
+    )
+    assert await notifications.handle(app.state.core, event) == []
     _, notes = await inbox(api, ada)
     assert [(n["kind"], n["actorCount"]) for n in notes] == [("LIKE", 1)]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from starling.core import Core
 from starling.services import tweets
-from starling.storage import counters, sessions
+from starling.storage import counters, outbox, sessions
 
 
 async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
@@ -16,6 +17,13 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
 async def flush_counters(ctx: dict[str, Any]) -> int:
     core: Core = ctx["core"]
     return await counters.flush(core.redis.main, core.db)
+
+
+async def purge_delivered_events(ctx: dict[str, Any]) -> int:
+    core: Core = ctx["core"]
+    return await outbox.purge_delivered(
+        core.db, timedelta(hours=core.settings.delivered_event_retention_hours)
+    )
 
 
 async def purge_deleted_tweets(ctx: dict[str, Any]) -> int:

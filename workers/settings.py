@@ -11,17 +11,18 @@ from arq import cron, func
 
 from starling.config import Settings
 from starling.core import Core, queue_settings
-from workers import maintenance, timelines
+from workers import events, maintenance, timelines
 
 FUNCTIONS = [
     maintenance.purge_expired_sessions,
     maintenance.flush_counters,
     maintenance.purge_deleted_tweets,
-    # No kept result: the same job id may be enqueued again as soon as a run ends (the relay
-    # retries failed events; a timeline dropped again is rebuilt again).
-    func(timelines.process_outbox_event, keep_result=0, max_tries=5),
+    maintenance.purge_delivered_events,
+    # Deliveries keep their own attempts and schedule (starling.storage.outbox): arq runs each
+    # job once and keeps no result, so a retry's job id is free as soon as a run ends.
+    func(events.deliver_event, keep_result=0, max_tries=1),
     func(timelines.rebuild_home_timeline, keep_result=0),
-    timelines.relay_outbox,
+    events.relay_events,
 ]
 
 
@@ -35,7 +36,12 @@ def cron_jobs(settings: Settings) -> list[Any]:
             unique=True,
         ),
         cron(maintenance.purge_deleted_tweets, minute={23}),
-        cron(timelines.relay_outbox, second=set(range(0, 60, 10)), unique=True),
+        cron(
+            events.relay_events,
+            second=set(range(0, 60, settings.outbox_relay_every_seconds)),
+            unique=True,
+        ),
+        cron(maintenance.purge_delivered_events, minute={41}),
     ]
 
 

@@ -5,7 +5,7 @@ from starling.models.engagement import Bookmark, Like
 from starling.models.graph import Block, Follower, Following, FollowRequest, Mute
 from starling.models.media import Media, MediaKind, MediaStatus
 from starling.models.notifications import Notification, NotificationActor, NotificationKind
-from starling.models.outbox import OutboxEvent
+from starling.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
 from starling.models.tweets import (
     Tweet,
     TweetHashtag,
@@ -28,6 +28,7 @@ __all__ = [
     "Base",
     "Block",
     "Bookmark",
+    "DeliveryState",
     "FollowRequest",
     "Follower",
     "Following",
@@ -39,6 +40,7 @@ __all__ = [
     "Notification",
     "NotificationActor",
     "NotificationKind",
+    "OutboxDelivery",
     "OutboxEvent",
     "PersistedDocument",
     "Session",

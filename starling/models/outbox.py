@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,15 +14,40 @@ from starling.models.base import Base, created_at, snowflake_pk
 
 
 class OutboxEvent(Base):
+    """One event (``starling.events``): its kind and versioned payload."""
+
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_pending", "id", postgresql_where=text("processed_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_created", "created_at"),)
 
     id: Mapped[snowflake_pk]
     event: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[created_at]
-    enqueued_at: Mapped[datetime | None]
-    processed_at: Mapped[datetime | None]
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class OutboxDelivery(Base):
+    """One consumer's delivery of one event, with its own attempts and schedule."""
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        Index("ix_outbox_deliveries_due", "due_at", postgresql_where=text("state = 'pending'")),
+        Index("ix_outbox_deliveries_dead", "updated_at", postgresql_where=text("state = 'dead'")),
+    )
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )

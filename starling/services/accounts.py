@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starling.config import Settings
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode, ErrorCollector, RateLimited
+from starling.events import ProtectionChanged
 from starling.models import Tweet, User, UserSettings, UserStats
 from starling.services import counting
 from starling.services.targets import is_protected
@@ -30,6 +31,7 @@ from starling.storage import rate_limits, sessions
 from starling.storage.counters import Delta
 from starling.storage.rate_limits import Budget
 from starling.text import has_control_characters, normalize
+from starling.unit_of_work import unit_of_work
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 REGION_PATTERN = re.compile(r"^[A-Z]{2}$")
@@ -326,14 +328,15 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
         values["protected"] = changes["protected"]
     errors.raise_if_any()
 
-    recounted: list[Delta] = []
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         if "protected" in values:
             # The same lock as posting: no tweet of this user is counted under the old rule
             # while the counts move to the new one.
             await session.execute(select(func.pg_advisory_xact_lock(user_id)))
             if values["protected"] != await is_protected(session, user_id):
-                recounted = await _protection_deltas(session, user_id, values["protected"])
+                work.count(await _protection_deltas(session, user_id, values["protected"]))
+                await work.emit(ProtectionChanged(user_id=user_id, protected=values["protected"]))
         if values:
             await session.execute(
                 update(User).where(User.id == user_id).values(**values, updated_at=func.now())
@@ -341,7 +344,6 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
         user = await session.get(User, user_id, populate_existing=True)
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.")
-    await counting.record(core, recounted)
     return user
 
 

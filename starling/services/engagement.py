@@ -13,61 +13,68 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
+from starling.events import (
+    TweetBookmarked,
+    TweetLiked,
+    TweetPosted,
+    TweetRemoved,
+    TweetUnbookmarked,
+    TweetUnliked,
+)
 from starling.models import Bookmark, Like, Tweet, TweetStats
 from starling.services import counting
 from starling.services.targets import existing_original, is_protected, visible_original
-from starling.storage import outbox
 from starling.storage.counters import Delta
 from starling.storage.timelines import Entry
+from starling.unit_of_work import UnitOfWork, unit_of_work
 
 
 async def like(core: Core, user_id: int, tweet_id: int) -> int:
-    async with core.db.session() as session:
-        tweet = await visible_original(session, user_id, tweet_id)
-        inserted = await session.scalar(
+    async with unit_of_work(core) as work:
+        tweet = await visible_original(work.session, user_id, tweet_id)
+        inserted = await work.session.scalar(
             pg_insert(Like)
             .values(tweet_id=tweet.id, user_id=user_id)
             .on_conflict_do_nothing()
             .returning(Like.tweet_id)
         )
         if inserted is not None:
-            event = await outbox.record(
-                session,
-                "tweet.liked",
-                tweet_id=tweet.id,
-                author_id=tweet.author_id,
-                user_id=user_id,
+            await work.emit(
+                TweetLiked(tweet_id=tweet.id, author_id=tweet.author_id, user_id=user_id)
             )
-    if inserted is not None:
-        await outbox.dispatch(core.queue, [event])
-        await counting.record(
-            core,
-            [Delta("tweet", tweet.id, "like_count", 1), Delta("user", user_id, "likes_count", 1)],
-        )
+            _count_like(work, tweet.id, user_id, 1)
     return tweet.id
 
 
 async def unlike(core: Core, user_id: int, tweet_id: int) -> int:
-    async with core.db.session() as session:
-        tweet = await existing_original(session, tweet_id)
-        removed = await session.scalar(
+    async with unit_of_work(core) as work:
+        tweet = await existing_original(work.session, tweet_id)
+        removed = await work.session.scalar(
             delete(Like)
             .where(Like.tweet_id == tweet.id, Like.user_id == user_id)
             .returning(Like.tweet_id)
         )
         if removed is None:
-            await visible_original(session, user_id, tweet_id)
-    if removed is not None:
-        await counting.record(
-            core,
-            [Delta("tweet", tweet.id, "like_count", -1), Delta("user", user_id, "likes_count", -1)],
-        )
+            await visible_original(work.session, user_id, tweet_id)
+        else:
+            await work.emit(TweetUnliked(tweet_id=tweet.id, user_id=user_id))
+            _count_like(work, tweet.id, user_id, -1)
     return tweet.id
+
+
+def _count_like(work: UnitOfWork, tweet_id: int, user_id: int, amount: int) -> None:
+    work.count(
+        [
+            Delta("tweet", tweet_id, "like_count", amount),
+            Delta("user", user_id, "likes_count", amount),
+        ]
+    )
 
 
 async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet]:
     """(the retweet, the original). Retweeting again returns the existing retweet."""
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         await session.execute(select(func.pg_advisory_xact_lock(user_id)))
         original = await visible_original(session, user_id, tweet_id)
         retweeter_protected = await is_protected(session, user_id)
@@ -93,13 +100,20 @@ async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet
         )
         if new_id is not None:
             await session.execute(insert(TweetStats).values(tweet_id=new_id))
-            event = await outbox.record(
-                session,
-                "tweet.posted",
-                tweet_id=new_id,
-                author_id=user_id,
-                original_id=original.id,
-                original_author_id=original.author_id,
+            await work.emit(
+                TweetPosted(
+                    tweet_id=new_id,
+                    author_id=user_id,
+                    original_id=original.id,
+                    original_author_id=original.author_id,
+                )
+            )
+            work.push_timeline([user_id], Entry(new_id, original.id))
+            work.count(
+                [
+                    Delta("user", user_id, "tweets_count", 1),
+                    *_retweet_deltas(original.id, retweeter_protected, 1),
+                ]
             )
         the_retweet = await session.scalar(
             select(Tweet).where(
@@ -109,21 +123,12 @@ async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet
             )
         )
     assert the_retweet is not None
-    if new_id is not None:
-        await core.timelines.push([user_id], Entry(new_id, original.id))
-        await outbox.dispatch(core.queue, [event])
-        await counting.record(
-            core,
-            [
-                Delta("user", user_id, "tweets_count", 1),
-                *_retweet_deltas(original.id, retweeter_protected, 1),
-            ],
-        )
     return the_retweet, original
 
 
 async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> int:
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         await session.execute(select(func.pg_advisory_xact_lock(user_id)))
         original = await existing_original(session, tweet_id)
         retweeter_protected = await is_protected(session, user_id)
@@ -135,22 +140,15 @@ async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> int:
         if removed is None:
             await visible_original(session, user_id, tweet_id)
         else:
-            event = await outbox.record(
-                session,
-                "tweet.removed",
-                tweet_id=removed,
-                author_id=user_id,
-                original_id=original.id,
+            await work.emit(
+                TweetRemoved(tweet_id=removed, author_id=user_id, original_id=original.id)
             )
-    if removed is not None:
-        await outbox.dispatch(core.queue, [event])
-        await counting.record(
-            core,
-            [
-                Delta("user", user_id, "tweets_count", -1),
-                *_retweet_deltas(original.id, retweeter_protected, -1),
-            ],
-        )
+            work.count(
+                [
+                    Delta("user", user_id, "tweets_count", -1),
+                    *_retweet_deltas(original.id, retweeter_protected, -1),
+                ]
+            )
     return original.id
 
 
@@ -165,29 +163,31 @@ def _retweet_deltas(original_id: int, retweeter_protected: bool, amount: int) ->
 
 
 async def bookmark(core: Core, user_id: int, tweet_id: int) -> int:
-    async with core.db.session() as session:
-        tweet = await visible_original(session, user_id, tweet_id)
-        inserted = await session.scalar(
+    async with unit_of_work(core) as work:
+        tweet = await visible_original(work.session, user_id, tweet_id)
+        inserted = await work.session.scalar(
             pg_insert(Bookmark)
             .values(tweet_id=tweet.id, user_id=user_id)
             .on_conflict_do_nothing()
             .returning(Bookmark.tweet_id)
         )
-    if inserted is not None:
-        await counting.record(core, [Delta("tweet", tweet.id, "bookmark_count", 1)])
+        if inserted is not None:
+            await work.emit(TweetBookmarked(tweet_id=tweet.id, user_id=user_id))
+            work.count([Delta("tweet", tweet.id, "bookmark_count", 1)])
     return tweet.id
 
 
 async def unbookmark(core: Core, user_id: int, tweet_id: int) -> int:
-    async with core.db.session() as session:
-        tweet = await existing_original(session, tweet_id)
-        removed = await session.scalar(
+    async with unit_of_work(core) as work:
+        tweet = await existing_original(work.session, tweet_id)
+        removed = await work.session.scalar(
             delete(Bookmark)
             .where(Bookmark.tweet_id == tweet.id, Bookmark.user_id == user_id)
             .returning(Bookmark.tweet_id)
         )
         if removed is None:
-            await visible_original(session, user_id, tweet_id)
-    if removed is not None:
-        await counting.record(core, [Delta("tweet", tweet.id, "bookmark_count", -1)])
+            await visible_original(work.session, user_id, tweet_id)
+        else:
+            await work.emit(TweetUnbookmarked(tweet_id=tweet.id, user_id=user_id))
+            work.count([Delta("tweet", tweet.id, "bookmark_count", -1)])
     return tweet.id

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.core import Core
+from starling.events import (
+    Event,
+    FollowAccepted,
+    FollowCreated,
+    FollowRequested,
+    TweetLiked,
+    TweetPosted,
+)
 from starling.models import (
     Block,
     Mute,
@@ -31,6 +38,15 @@ from starling.visibility import tweet_visible
 
 GROUPED = {NotificationKind.LIKE, NotificationKind.RETWEET, NotificationKind.FOLLOW}
 GROUP_WINDOW = timedelta(hours=12)
+KINDS = frozenset(
+    {
+        TweetLiked.kind,
+        FollowCreated.kind,
+        FollowRequested.kind,
+        FollowAccepted.kind,
+        TweetPosted.kind,
+    }
+)
 LATEST_ACTORS = 5
 
 
@@ -50,9 +66,9 @@ class Draft:
         return f"{self.kind.value}:{self.actor_id}"
 
 
-async def handle(core: Core, event: str, payload: dict[str, Any]) -> list[int]:
+async def handle(core: Core, event: Event) -> list[int]:
     """Create or update the notifications an event calls for; returns their ids."""
-    drafts = await _drafts(core, event, payload)
+    drafts = await _drafts(core, event)
     made: list[int] = []
     for draft in drafts:
         if draft.recipient_id == draft.actor_id:
@@ -69,33 +85,31 @@ async def handle(core: Core, event: str, payload: dict[str, Any]) -> list[int]:
     return made
 
 
-async def _drafts(core: Core, event: str, payload: dict[str, Any]) -> list[Draft]:
-    if event == "tweet.liked":
-        return [
-            Draft(
-                payload["author_id"], NotificationKind.LIKE, payload["user_id"], payload["tweet_id"]
-            )
-        ]
-    if event == "follow.created":
-        return [Draft(payload["followee_id"], NotificationKind.FOLLOW, payload["follower_id"])]
-    if event == "follow.requested":
-        return [
-            Draft(payload["followee_id"], NotificationKind.FOLLOW_REQUEST, payload["follower_id"])
-        ]
-    if event == "follow.accepted":
-        return [
-            Draft(payload["follower_id"], NotificationKind.FOLLOW_ACCEPTED, payload["followee_id"])
-        ]
-    if event != "tweet.posted":
-        return []
+async def _drafts(core: Core, event: Event) -> list[Draft]:
+    match event:
+        case TweetLiked():
+            return [Draft(event.author_id, NotificationKind.LIKE, event.user_id, event.tweet_id)]
+        case FollowCreated():
+            return [Draft(event.followee_id, NotificationKind.FOLLOW, event.follower_id)]
+        case FollowRequested():
+            return [Draft(event.followee_id, NotificationKind.FOLLOW_REQUEST, event.follower_id)]
+        case FollowAccepted():
+            return [Draft(event.follower_id, NotificationKind.FOLLOW_ACCEPTED, event.followee_id)]
+        case TweetPosted():
+            return await _tweet_drafts(core, event)
+    return []
+
+
+async def _tweet_drafts(core: Core, event: TweetPosted) -> list[Draft]:
     async with core.db.read_session() as session:
-        tweet = await session.get(Tweet, payload["tweet_id"])
+        tweet = await session.get(Tweet, event.tweet_id)
         if tweet is None or tweet.deleted_at is not None:
             return []
         if tweet.retweet_of_tweet_id is not None:
+            assert event.original_author_id is not None
             return [
                 Draft(
-                    payload["original_author_id"],
+                    event.original_author_id,
                     NotificationKind.RETWEET,
                     tweet.author_id,
                     tweet.retweet_of_tweet_id,

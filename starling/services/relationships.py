@@ -14,11 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
-from starling.models import Block, Follower, Following, FollowRequest, Mute, OutboxEvent, User
-from starling.services import counting
+from starling.events import (
+    BlockCreated,
+    FollowAccepted,
+    FollowCreated,
+    FollowRemoved,
+    FollowRequested,
+)
+from starling.models import Block, Follower, Following, FollowRequest, Mute, User
 from starling.services.targets import existing_user
-from starling.storage import outbox
 from starling.storage.counters import Delta
+from starling.unit_of_work import UnitOfWork, unit_of_work
 
 
 class FollowStatus(StrEnum):
@@ -30,7 +36,8 @@ class FollowStatus(StrEnum):
 async def follow(core: Core, follower_id: int, target_id: int) -> tuple[User, FollowStatus]:
     if follower_id == target_id:
         raise DomainError(ErrorCode.CANNOT_FOLLOW_SELF, "You cannot follow yourself.", "id")
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         target = await existing_user(session, target_id)
         if await _blocked_either_way(session, follower_id, target_id):
             raise DomainError(ErrorCode.BLOCKED, "You cannot follow this account.", "id")
@@ -43,49 +50,35 @@ async def follow(core: Core, follower_id: int, target_id: int) -> tuple[User, Fo
                 .on_conflict_do_nothing()
                 .returning(FollowRequest.requester_id)
             )
-            events = (
-                [
-                    await outbox.record(
-                        session, "follow.requested", follower_id=follower_id, followee_id=target_id
-                    )
-                ]
-                if requested is not None
-                else []
-            )
+            if requested is not None:
+                await work.emit(FollowRequested(follower_id=follower_id, followee_id=target_id))
             status = FollowStatus.REQUESTED
         else:
-            events = await _add_follow(session, follower_id, target_id)
+            await _add_follow(work, follower_id, target_id)
             status = FollowStatus.FOLLOWING
-    await _after_commit(core, events)
     return target, status
 
 
 async def unfollow(core: Core, follower_id: int, target_id: int) -> tuple[User, FollowStatus]:
     """Stops following, or withdraws a pending request."""
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         target = await existing_user(session, target_id)
         await session.execute(
             delete(FollowRequest).where(
                 FollowRequest.target_id == target_id, FollowRequest.requester_id == follower_id
             )
         )
-        events = await _remove_follow(session, follower_id, target_id)
-    await _after_commit(core, events)
+        await _remove_follow(work, follower_id, target_id)
     return target, FollowStatus.NOT_FOLLOWING
 
 
 async def approve_follow_request(core: Core, owner_id: int, requester_id: int) -> User:
-    async with core.db.session() as session:
-        requester = await existing_user(session, requester_id)
-        await _take_request(session, owner_id, requester_id)
-        events = await _add_follow(session, requester_id, owner_id)
-        if events:
-            events.append(
-                await outbox.record(
-                    session, "follow.accepted", follower_id=requester_id, followee_id=owner_id
-                )
-            )
-    await _after_commit(core, events)
+    async with unit_of_work(core) as work:
+        requester = await existing_user(work.session, requester_id)
+        await _take_request(work.session, owner_id, requester_id)
+        if await _add_follow(work, requester_id, owner_id):
+            await work.emit(FollowAccepted(follower_id=requester_id, followee_id=owner_id))
     return requester
 
 
@@ -100,7 +93,8 @@ async def block(core: Core, blocker_id: int, target_id: int) -> User:
     """Blocking also ends follows both ways and pending requests both ways."""
     if blocker_id == target_id:
         raise DomainError(ErrorCode.CANNOT_BLOCK_SELF, "You cannot block yourself.", "id")
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         target = await existing_user(session, target_id)
         blocked = await session.scalar(
             pg_insert(Block)
@@ -122,15 +116,10 @@ async def block(core: Core, blocker_id: int, target_id: int) -> User:
                 )
             )
         )
-        events = await _remove_follow(session, blocker_id, target_id)
-        events += await _remove_follow(session, target_id, blocker_id)
+        await _remove_follow(work, blocker_id, target_id)
+        await _remove_follow(work, target_id, blocker_id)
         if blocked is not None:
-            events.append(
-                await outbox.record(
-                    session, "block.created", blocker_id=blocker_id, blocked_id=target_id
-                )
-            )
-    await _after_commit(core, events)
+            await work.emit(BlockCreated(blocker_id=blocker_id, blocked_id=target_id))
     return target
 
 
@@ -200,58 +189,43 @@ async def _follows(session: AsyncSession, follower_id: int, target_id: int) -> b
     return found is not None
 
 
-async def _add_follow(session: AsyncSession, follower_id: int, target_id: int) -> list[OutboxEvent]:
-    """Both tables or neither; a follow.created event when the follow is new."""
-    added = await session.scalar(
+async def _add_follow(work: UnitOfWork, follower_id: int, target_id: int) -> bool:
+    """Both tables or neither; counted and announced when the follow is new."""
+    added = await work.session.scalar(
         pg_insert(Following)
         .values(user_id=follower_id, following_id=target_id)
         .on_conflict_do_nothing()
         .returning(Following.user_id)
     )
-    await session.execute(
+    await work.session.execute(
         pg_insert(Follower)
         .values(user_id=target_id, follower_id=follower_id)
         .on_conflict_do_nothing()
     )
     if added is None:
-        return []
-    return [
-        await outbox.record(
-            session, "follow.created", follower_id=follower_id, followee_id=target_id
-        )
-    ]
+        return False
+    await work.emit(FollowCreated(follower_id=follower_id, followee_id=target_id))
+    work.count(_follow_deltas(follower_id, target_id, 1))
+    return True
 
 
-async def _remove_follow(
-    session: AsyncSession, follower_id: int, target_id: int
-) -> list[OutboxEvent]:
-    """Both tables or neither; a follow.removed event when there was a follow."""
-    removed = await session.scalar(
+async def _remove_follow(work: UnitOfWork, follower_id: int, target_id: int) -> None:
+    """Both tables or neither; counted and announced when there was a follow."""
+    removed = await work.session.scalar(
         delete(Following)
         .where(Following.user_id == follower_id, Following.following_id == target_id)
         .returning(Following.user_id)
     )
-    await session.execute(
+    await work.session.execute(
         delete(Follower).where(Follower.user_id == target_id, Follower.follower_id == follower_id)
     )
-    if removed is None:
-        return []
+    if removed is not None:
+        await work.emit(FollowRemoved(follower_id=follower_id, followee_id=target_id))
+        work.count(_follow_deltas(follower_id, target_id, -1))
+
+
+def _follow_deltas(follower_id: int, followee_id: int, amount: int) -> list[Delta]:
     return [
-        await outbox.record(
-            session, "follow.removed", follower_id=follower_id, followee_id=target_id
-        )
+        Delta("user", follower_id, "following_count", amount),
+        Delta("user", followee_id, "followers_count", amount),
     ]
-
-
-async def _after_commit(core: Core, events: list[OutboxEvent]) -> None:
-    """Follower counts follow the committed follow events; then the events go to the workers."""
-    deltas: list[Delta] = []
-    for event in events:
-        amount = {"follow.created": 1, "follow.removed": -1}.get(event.event)
-        if amount is not None:
-            deltas += [
-                Delta("user", event.payload["follower_id"], "following_count", amount),
-                Delta("user", event.payload["followee_id"], "followers_count", amount),
-            ]
-    await counting.record(core, deltas)
-    await outbox.dispatch(core.queue, events)

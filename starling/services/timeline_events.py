@@ -6,10 +6,19 @@ fan-out killed half-way and run again, leaves the same timelines.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starling.core import Core
+from starling.events import (
+    BlockCreated,
+    Event,
+    FollowCreated,
+    FollowRemoved,
+    TweetPosted,
+    TweetRemoved,
+)
 from starling.models import Tweet
 from starling.queries import home
 from starling.queries.users import user_counts
@@ -19,10 +28,10 @@ from starling.storage.timelines import Entry
 FOLLOW_MERGE_SIZE = 50
 
 
-async def handle(core: Core, event: str, payload: dict[str, Any]) -> None:
-    handler = HANDLERS.get(event)
+async def handle(core: Core, event: Event) -> None:
+    handler = HANDLERS.get(event.kind)
     if handler is not None:
-        await handler(core, **payload)
+        await handler(core, **dataclasses.asdict(event))
 
 
 async def tweet_posted(core: Core, tweet_id: int, author_id: int, **_: Any) -> None:
@@ -32,6 +41,8 @@ async def tweet_posted(core: Core, tweet_id: int, author_id: int, **_: Any) -> N
     if tweet is None or tweet.deleted_at is not None:
         return
     entry = Entry(tweet.id, tweet.retweet_of_tweet_id)
+    # The post pushed this already; again here in case that after-commit step was lost.
+    await core.timelines.push([author_id], entry)
     await core.timelines.add_recent(author_id, entry)
     await core.events.to_present_users([author_id], home_channel, tweet.id)
     followers = (await user_counts(core.db, core.redis.main, [author_id]))[0].followers_count
@@ -86,9 +97,10 @@ async def block_created(core: Core, blocker_id: int, blocked_id: int, **_: Any) 
 
 
 HANDLERS = {
-    "tweet.posted": tweet_posted,
-    "tweet.removed": tweet_removed,
-    "follow.created": follow_created,
-    "follow.removed": follow_removed,
-    "block.created": block_created,
+    TweetPosted.kind: tweet_posted,
+    TweetRemoved.kind: tweet_removed,
+    FollowCreated.kind: follow_created,
+    FollowRemoved.kind: follow_removed,
+    BlockCreated.kind: block_created,
 }
+KINDS = frozenset(HANDLERS)

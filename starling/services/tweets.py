@@ -1,7 +1,7 @@
 """Tweets: post, edit, delete.
 
-Each use case validates everything first, writes in one transaction, and records counter deltas
-after the commit (so a rolled-back write never counts).
+Each use case validates everything first, then writes in one unit of work: the rows, its event,
+and the effects that run after the commit (so a rolled-back write never counts).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode, ErrorCollector
+from starling.events import TweetEdited, TweetPosted, TweetRemoved
 from starling.models import (
     Media,
     MediaStatus,
@@ -31,10 +32,10 @@ from starling.models import (
 )
 from starling.services import counting
 from starling.services.targets import is_protected, visible_original
-from starling.storage import outbox
 from starling.storage.counters import Delta
 from starling.storage.timelines import Entry
 from starling.text import MAX_TWEET_WEIGHT, ParsedTweet, TextTooLong, parse_tweet
+from starling.unit_of_work import unit_of_work
 
 MAX_MEDIA = 4
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
@@ -58,7 +59,8 @@ async def post_tweet(
     idempotency_key: str | None = None,
 ) -> PostedTweet:
     parsed = await _validate(text, media_ids, idempotency_key)
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         # One author's posts are serialised: duplicate and idempotency checks see each other,
         # and a change of the author's protection (which takes the same lock) is seen whole.
         await session.execute(select(func.pg_advisory_xact_lock(author_id)))
@@ -105,7 +107,7 @@ async def post_tweet(
             ]
         )
         await _link_entities(session, tweet.id, parsed)
-        event = await outbox.record(session, "tweet.posted", tweet_id=tweet_id, author_id=author_id)
+        await work.emit(TweetPosted(tweet_id=tweet_id, author_id=author_id))
         if media_ids:
             await session.execute(
                 insert(TweetMedia),
@@ -114,26 +116,27 @@ async def post_tweet(
                     for position, media_id in enumerate(media_ids)
                 ],
             )
-    deltas = [
-        Delta("user", author_id, "tweets_count", 1),
-        *counting.conversation_deltas(
-            reply_to_id=parent.id if parent else None,
-            quote_of_id=quoted.id if quoted else None,
-            retweet_of_id=None,
-            author_protected=author_protected,
-            amount=1,
-        ),
-    ]
-    await counting.record(core, deltas)
-    # Authors see their own tweet at once, before any fan-out job runs.
-    await core.timelines.push([author_id], Entry(tweet.id))
-    await outbox.dispatch(core.queue, [event])
+        work.count(
+            [
+                Delta("user", author_id, "tweets_count", 1),
+                *counting.conversation_deltas(
+                    reply_to_id=parent.id if parent else None,
+                    quote_of_id=quoted.id if quoted else None,
+                    retweet_of_id=None,
+                    author_protected=author_protected,
+                    amount=1,
+                ),
+            ]
+        )
+        # Authors see their own tweet at once, before any fan-out job runs.
+        work.push_timeline([author_id], Entry(tweet.id))
     return PostedTweet(tweet, created=True)
 
 
 async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tweet:
     """A new immutable version; hashtags and mentions follow the current text."""
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         tweet = await _own_tweet_for_update(session, editor_id, tweet_id, "edit")
         if tweet.retweet_of_tweet_id is not None:
             raise DomainError(ErrorCode.CANNOT_EDIT_RETWEET, "A retweet cannot be edited.", "id")
@@ -171,10 +174,9 @@ async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tw
         await session.execute(delete(TweetHashtag).where(TweetHashtag.tweet_id == tweet.id))
         await session.execute(delete(TweetMention).where(TweetMention.tweet_id == tweet.id))
         await _link_entities(session, tweet.id, parsed)
-        event = await outbox.record(session, "tweet.edited", tweet_id=tweet.id, author_id=editor_id)
+        await work.emit(TweetEdited(tweet_id=tweet.id, author_id=editor_id))
         await session.flush()
         await session.refresh(tweet)
-    await outbox.dispatch(core.queue, [event])
     return tweet
 
 
@@ -183,7 +185,8 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
 
     Deleting a retweet is undoing it.
     """
-    async with core.db.session() as session:
+    async with unit_of_work(core) as work:
+        session = work.session
         await session.execute(select(func.pg_advisory_xact_lock(user_id)))
         tweet = await _own_tweet_for_update(session, user_id, tweet_id, "delete")
         author_protected = await is_protected(session, user_id)
@@ -191,25 +194,23 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
             await session.delete(tweet)
         else:
             tweet.deleted_at = func.now()
-        event = await outbox.record(
-            session,
-            "tweet.removed",
-            tweet_id=tweet.id,
-            author_id=user_id,
-            original_id=tweet.retweet_of_tweet_id,
+        await work.emit(
+            TweetRemoved(
+                tweet_id=tweet.id, author_id=user_id, original_id=tweet.retweet_of_tweet_id
+            )
         )
-    await outbox.dispatch(core.queue, [event])
-    deltas = [
-        Delta("user", user_id, "tweets_count", -1),
-        *counting.conversation_deltas(
-            reply_to_id=tweet.reply_to_tweet_id,
-            quote_of_id=tweet.quote_of_tweet_id,
-            retweet_of_id=tweet.retweet_of_tweet_id,
-            author_protected=author_protected,
-            amount=-1,
-        ),
-    ]
-    await counting.record(core, deltas)
+        work.count(
+            [
+                Delta("user", user_id, "tweets_count", -1),
+                *counting.conversation_deltas(
+                    reply_to_id=tweet.reply_to_tweet_id,
+                    quote_of_id=tweet.quote_of_tweet_id,
+                    retweet_of_id=tweet.retweet_of_tweet_id,
+                    author_protected=author_protected,
+                    amount=-1,
+                ),
+            ]
+        )
 
 
 async def purge_deleted(core: Core) -> int:

@@ -1,88 +1,279 @@
-"""The transactional outbox: events written with the change that caused them, then relayed to
-arq jobs. Owns the ``outbox`` table.
+"""The transactional outbox and its deliveries. Owns the ``outbox`` and ``outbox_deliveries``
+tables and the ``deliver_event`` job ids.
 
-``record`` runs inside the write's transaction; ``dispatch`` enqueues after the commit with a job
-id derived from the event id, so a retry or the relay cannot run an event twice at once. A crash
-between commit and enqueue loses nothing: ``relay`` re-enqueues every event not yet processed.
+An event is written in the write's transaction together with one delivery row per consumer
+that declared its kind. Each delivery is its own job (``deliver_event(event_id, consumer)``)
+with its own state: pending -> done, or -> dead after ``delivery_max_attempts`` failures.
+
+- ``claim`` leases a due delivery (``due_at`` moves ``lease`` seconds ahead and ``attempts``
+  goes up), so a worker killed mid-job leaves a delivery that falls due again when the lease
+  ends; nobody waits for arq's in-progress key to expire.
+- A failure makes the next attempt due after an exponential backoff with jitter.
+- The relay enqueues what is due, oldest due first, so stuck or poisoned deliveries never
+  starve newer ones. Job ids carry the attempt number: arq's in-progress and result keys of an
+  earlier attempt never block a retry, and an enqueue of the same attempt twice is one job.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.db import Database
-from starling.models import OutboxEvent
+from starling.events import Event
+from starling.models import DeliveryState, OutboxDelivery, OutboxEvent
 
 log = logging.getLogger(__name__)
 
-JOB_NAME = "process_outbox_event"
-RELAY_BATCH = 1000
+JOB_NAME = "deliver_event"
+RELAY_BATCH = 500
 
 
-async def record(session: AsyncSession, event: str, **payload: Any) -> OutboxEvent:
-    row = OutboxEvent(event=event, payload=payload)
+@dataclass(frozen=True)
+class Delivery:
+    event_id: int
+    consumer: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery leased to this worker, with its event."""
+
+    event_id: int
+    consumer: str
+    attempts: int
+    kind: str
+    payload: dict
+
+
+async def record(session: AsyncSession, event: Event, consumers: Sequence[str]) -> list[Delivery]:
+    """Write the event and one pending delivery per consumer, in the caller's transaction."""
+    row = OutboxEvent(event=event.kind, payload=event.payload())
     session.add(row)
     await session.flush()
-    return row
+    if consumers:
+        await session.execute(
+            insert(OutboxDelivery), [{"event_id": row.id, "consumer": c} for c in consumers]
+        )
+    return [Delivery(row.id, consumer) for consumer in consumers]
 
 
-def job_id(event_id: int) -> str:
-    return f"outbox:{event_id}"
+def job_id(delivery: Delivery) -> str:
+    return f"delivery:{delivery.event_id}:{delivery.consumer}:{delivery.attempts}"
 
 
-async def dispatch(queue: ArqRedis, events: Sequence[OutboxEvent]) -> None:
-    """Enqueue committed events. arq ignores a job id it already holds, so this is safe to repeat;
-    an event that cannot be enqueued now (queue down) is left to the relay."""
+async def enqueue(queue: ArqRedis, deliveries: Sequence[Delivery]) -> None:
+    """Enqueue deliveries. A job id arq already holds is ignored, so this is safe to repeat; a
+    delivery that cannot be enqueued now (queue down) is left to the relay."""
     try:
-        for event in events:
-            await queue.enqueue_job(JOB_NAME, event.id, _job_id=job_id(event.id))
+        for delivery in deliveries:
+            await queue.enqueue_job(
+                JOB_NAME,
+                delivery.event_id,
+                delivery.consumer,
+                _job_id=job_id(delivery),
+            )
     except (RedisError, OSError):
         log.warning("outbox: enqueue failed, the relay will retry", exc_info=True)
 
 
-async def relay(db: Database, queue: ArqRedis, older_than: timedelta) -> int:
-    """Re-enqueue events committed more than ``older_than`` ago and not processed yet."""
-    cutoff = datetime.now(UTC) - older_than
+async def claim(db: Database, event_id: int, consumer: str, lease: float) -> Claimed | None:
+    """Lease a due pending delivery; None when it is done, dead, gone or leased by another."""
     async with db.session() as session:
-        pending = (
-            await session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.processed_at.is_(None), OutboxEvent.created_at < cutoff)
-                .order_by(OutboxEvent.id)
+        attempts = await session.scalar(
+            update(OutboxDelivery)
+            .where(
+                OutboxDelivery.event_id == event_id,
+                OutboxDelivery.consumer == consumer,
+                OutboxDelivery.state == DeliveryState.PENDING,
+                OutboxDelivery.due_at <= func.now(),
+            )
+            .values(
+                attempts=OutboxDelivery.attempts + 1,
+                due_at=func.now() + timedelta(seconds=lease),
+                updated_at=func.now(),
+            )
+            .returning(OutboxDelivery.attempts)
+        )
+        if attempts is None:
+            return None
+        event = await session.get(OutboxEvent, event_id)
+    assert event is not None  # deliveries cascade with their event
+    return Claimed(event_id, consumer, attempts, event.event, event.payload)
+
+
+async def done(db: Database, claimed: Claimed) -> None:
+    async with db.session() as session:
+        await session.execute(
+            update(OutboxDelivery)
+            .where(
+                OutboxDelivery.event_id == claimed.event_id,
+                OutboxDelivery.consumer == claimed.consumer,
+            )
+            .values(state=DeliveryState.DONE, last_error=None, updated_at=func.now())
+        )
+
+
+def backoff_seconds(attempts: int, base: float, cap: float) -> float:
+    """Exponential backoff with equal jitter: half fixed, half random, so retries of many
+    failed deliveries spread out instead of arriving together."""
+    ceiling = min(cap, base * 2 ** (attempts - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+async def failed(
+    db: Database,
+    claimed: Claimed,
+    error: BaseException,
+    *,
+    max_attempts: int,
+    backoff_base: float,
+    backoff_cap: float,
+) -> bool:
+    """Record a failed attempt: the next one falls due after the backoff (the relay enqueues
+    it), or the delivery is dead-lettered after the last. True when it is now dead."""
+    dead = claimed.attempts >= max_attempts
+    delay = backoff_seconds(claimed.attempts, backoff_base, backoff_cap)
+    description = f"{type(error).__name__}: {error}"[:2000]
+    async with db.session() as session:
+        await session.execute(
+            update(OutboxDelivery)
+            .where(
+                OutboxDelivery.event_id == claimed.event_id,
+                OutboxDelivery.consumer == claimed.consumer,
+            )
+            .values(
+                state=DeliveryState.DEAD if dead else DeliveryState.PENDING,
+                due_at=func.now() + timedelta(seconds=delay),
+                last_error=description,
+                updated_at=func.now(),
+            )
+        )
+    return dead
+
+
+async def relay(db: Database, queue: ArqRedis) -> int:
+    """Enqueue every pending delivery that is due, oldest due first."""
+    async with db.read_session() as session:
+        rows = (
+            await session.execute(
+                select(OutboxDelivery.event_id, OutboxDelivery.consumer, OutboxDelivery.attempts)
+                .where(
+                    OutboxDelivery.state == DeliveryState.PENDING,
+                    OutboxDelivery.due_at <= func.now(),
+                )
+                .order_by(OutboxDelivery.due_at)
                 .limit(RELAY_BATCH)
             )
         ).all()
-        if pending:
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_([e.id for e in pending]))
-                .values(attempts=OutboxEvent.attempts + 1, enqueued_at=datetime.now(UTC))
-            )
-    await dispatch(queue, pending)
-    return len(pending)
+    await enqueue(queue, [Delivery(r.event_id, r.consumer, r.attempts) for r in rows])
+    return len(rows)
 
 
-async def claim(db: Database, event_id: int) -> OutboxEvent | None:
-    """The event to process, or None when it is gone or already done."""
+@dataclass(frozen=True)
+class DeadDelivery:
+    event_id: int
+    consumer: str
+    kind: str
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+
+
+async def dead_letters(db: Database, limit: int = 100) -> list[DeadDelivery]:
     async with db.read_session() as session:
-        event = await session.get(OutboxEvent, event_id)
-    if event is None or event.processed_at is not None:
-        return None
-    return event
+        rows = (
+            await session.execute(
+                select(
+                    OutboxDelivery.event_id,
+                    OutboxDelivery.consumer,
+                    OutboxEvent.event,
+                    OutboxDelivery.attempts,
+                    OutboxDelivery.last_error,
+                    OutboxDelivery.updated_at,
+                )
+                .join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id)
+                .where(OutboxDelivery.state == DeliveryState.DEAD)
+                .order_by(OutboxDelivery.updated_at.desc())
+                .limit(limit)
+            )
+        ).all()
+    return [DeadDelivery(*row) for row in rows]
 
 
-async def mark_processed(db: Database, event_id: int) -> None:
+async def retry(db: Database, queue: ArqRedis, event_id: int, consumer: str | None) -> int:
+    """Give dead deliveries of an event (one consumer's, or all) a fresh set of attempts."""
+    condition = [
+        OutboxDelivery.event_id == event_id,
+        OutboxDelivery.state == DeliveryState.DEAD,
+    ]
+    if consumer is not None:
+        condition.append(OutboxDelivery.consumer == consumer)
     async with db.session() as session:
-        await session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id == event_id)
-            .values(processed_at=datetime.now(UTC))
+        revived = (
+            await session.execute(
+                update(OutboxDelivery)
+                .where(and_(*condition))
+                .values(
+                    state=DeliveryState.PENDING,
+                    attempts=0,
+                    due_at=func.now(),
+                    updated_at=func.now(),
+                )
+                .returning(OutboxDelivery.event_id, OutboxDelivery.consumer)
+            )
+        ).all()
+    await enqueue(queue, [Delivery(r.event_id, r.consumer) for r in revived])
+    return len(revived)
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    pending: int
+    due: int
+    dead: int
+    retrying: int
+    oldest_due_seconds: float
+
+
+async def state(db: Database) -> PipelineState:
+    """Figures for /metrics: one statement over the partial indexes."""
+    async with db.read_session() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT count(*) FILTER (WHERE state = 'pending') AS pending, "
+                    "count(*) FILTER (WHERE state = 'pending' AND due_at <= now()) AS due, "
+                    "count(*) FILTER (WHERE state = 'dead') AS dead, "
+                    "count(*) FILTER (WHERE state = 'pending' AND attempts > 0) AS retrying, "
+                    "coalesce(extract(epoch FROM now() - min(due_at) FILTER "
+                    "(WHERE state = 'pending' AND due_at <= now())), 0) AS oldest "
+                    "FROM outbox_deliveries WHERE state <> 'done'"
+                )
+            )
+        ).one()
+    return PipelineState(row.pending, row.due, row.dead, row.retrying, float(row.oldest))
+
+
+async def purge_delivered(db: Database, older_than: timedelta) -> int:
+    """Drop events every consumer is done with (kept a while for counter reconciliation)."""
+    cutoff = datetime.now(UTC) - older_than
+    async with db.session() as session:
+        result = await session.execute(
+            text(
+                "DELETE FROM outbox o WHERE o.created_at < :cutoff AND NOT EXISTS ("
+                "SELECT 1 FROM outbox_deliveries d WHERE d.event_id = o.id "
+                "AND d.state <> 'done') RETURNING o.id"
+            ),
+            {"cutoff": cutoff},
         )
+        return len(result.all())

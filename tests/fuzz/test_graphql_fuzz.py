@@ -95,7 +95,7 @@ def test_generated_requests_never_fail_on_the_server(server: Server, tmp_path: P
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks", "PYTHONPATH": str(ROOT)}
     with report.open("w") as out:
         finished = subprocess.run(
-            command, stdout=out, stderr=subprocess.STDOUT, timeout=900, env=env, cwd=ROOT
+            command, stdout=out, stderr=subprocess.STDOUT, timeout=900, env=env, cwd=tmp_path
         )
     text = report.read_text()
     print(text[-3000:])

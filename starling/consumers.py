@@ -1,0 +1,32 @@
+"""Who consumes which events. Each consumer declares the kinds it handles and gets its own
+delivery of each (``starling.storage.outbox``); a new consumer (search indexing, trends, media,
+views) plugs in by adding a line here. Handlers are idempotent: a delivery may run twice."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starling.core import Core
+from starling.events import Event
+from starling.services import notifications, timeline_events
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    kinds: frozenset[str]
+    handle: Callable[[Core, Event], Awaitable[object]]
+
+
+CONSUMERS: dict[str, Consumer] = {
+    consumer.name: consumer
+    for consumer in (
+        Consumer("timelines", timeline_events.KINDS, timeline_events.handle),
+        Consumer("notifications", notifications.KINDS, notifications.handle),
+    )
+}
+
+
+def consumers_of(kind: str) -> list[str]:
+    return [c.name for c in CONSUMERS.values() if kind in c.kinds]
