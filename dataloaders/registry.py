@@ -60,7 +60,7 @@ class Loaders:
 
     @cached_property
     def user_counts(self) -> DataLoader[int, UserCounts]:
-        return _loader(lambda ids: users.user_counts(self._db, self._core.redis.main, ids))
+        return _loader(lambda ids: users.user_counts(self._db, ids))
 
     @cached_property
     def relationship(self) -> DataLoader[int, Relationship]:
@@ -87,7 +87,7 @@ class Loaders:
 
     @cached_property
     def tweet_counts(self) -> DataLoader[int, TweetCounts]:
-        return _loader(lambda ids: tweets.tweet_counts(self._db, self._core.redis.main, ids))
+        return _loader(lambda ids: tweets.tweet_counts(self._db, ids))
 
     @cached_property
     def tweet_viewer_state(self) -> DataLoader[int, TweetViewerState]:

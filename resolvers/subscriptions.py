@@ -88,7 +88,7 @@ async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[Twee
         [visible] = await visible_tweets_by_ids(core.db, viewer_id, [tweet_id])
         if visible is None:
             return None
-        [counts] = await tweet_counts(core.db, core.redis.main, [tweet_id])
+        [counts] = await tweet_counts(core.db, [tweet_id])
         return TweetEngagement(
             tweet_id=id,
             like_count=counts.like_count,

@@ -1,13 +1,19 @@
-"""The ``starling`` command: serve, worker, migrate, export-schema."""
+"""The ``starling`` command: serve, worker, migrate, export-schema, and the operator's tools for
+the event pipeline (``events failed|retry``) and counters (``counters check|repair``)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
 from starling.config import Settings, get_settings
+from starling.core import Core
 from starling.embedded import ensure_services
+from starling.services import counting
+from starling.storage import outbox
 
 
 def _services(settings: Settings) -> Settings:
@@ -68,6 +74,64 @@ def export_schema(args: argparse.Namespace) -> None:
     sys.stdout.write(build_schema(get_settings()).as_str() + "\n")
 
 
+def _with_core(action: Callable[[Core], Awaitable[int]]) -> int:
+    settings = _services(get_settings())
+
+    async def run() -> int:
+        core = await Core.open(settings)
+        try:
+            return await action(core)
+        finally:
+            await core.close()
+
+    return asyncio.run(run())
+
+
+def events_failed(args: argparse.Namespace) -> None:
+    async def show(core: Core) -> int:
+        dead = await outbox.dead_letters(core.db, args.limit)
+        for d in dead:
+            error = (d.last_error or "").splitlines()[0][:120] if d.last_error else ""
+            print(
+                f"{d.event_id}\t{d.consumer}\t{d.kind}\t{d.attempts} tries\t"
+                f"{d.updated_at:%Y-%m-%d %H:%M:%S}\t{error}"
+            )
+        print(f"{len(dead)} dead-lettered deliveries", file=sys.stderr)
+        return 0
+
+    _with_core(show)
+
+
+def events_retry(args: argparse.Namespace) -> None:
+    async def revive(core: Core) -> int:
+        return await outbox.retry(core.db, core.queue, args.event_id, args.consumer)
+
+    revived = _with_core(revive)
+    print(f"{revived} deliveries queued again")
+    if not revived:
+        sys.exit(1)
+
+
+def counters_check(args: argparse.Namespace) -> None:
+    async def check(core: Core) -> int:
+        drifted = [d for kind in ("tweet", "user") for d in await counting.drift(core.db, kind)]
+        for d in drifted:
+            print(f"{d.kind} {d.object_id} {d.field}: counted {d.counted}, actually {d.actual}")
+        return len(drifted)
+
+    drifted = _with_core(check)
+    print(f"{drifted} counts differ from a recount", file=sys.stderr)
+    if drifted:
+        sys.exit(1)
+
+
+def counters_repair(args: argparse.Namespace) -> None:
+    async def repair(core: Core) -> int:
+        return sum([await counting.repair(core.db, kind) for kind in ("tweet", "user")])
+
+    print(f"{_with_core(repair)} stats rows set to their recount")
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="starling", description=__doc__)
@@ -85,6 +149,25 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=migrate)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         run=export_schema
+    )
+
+    events = commands.add_parser("events", help="the event pipeline's dead letters")
+    event_commands = events.add_subparsers(dest="events_command", required=True)
+    failed = event_commands.add_parser("failed", help="list dead-lettered deliveries")
+    failed.add_argument("--limit", type=int, default=100)
+    failed.set_defaults(run=events_failed)
+    retry = event_commands.add_parser("retry", help="deliver a dead-lettered event again")
+    retry.add_argument("event_id", type=int)
+    retry.add_argument("--consumer", default=None, help="only this consumer's delivery")
+    retry.set_defaults(run=events_retry)
+
+    counter = commands.add_parser("counters", help="check counts against a recount")
+    counter_commands = counter.add_subparsers(dest="counters_command", required=True)
+    counter_commands.add_parser("check", help="list counts that differ").set_defaults(
+        run=counters_check
+    )
+    counter_commands.add_parser("repair", help="set drifted counts right").set_defaults(
+        run=counters_repair
     )
 
     args = parser.parse_args(argv)

@@ -1,16 +1,17 @@
 """A write and what must happen after it, in one place.
 
 Inside the transaction a service records its effects: events (written to the outbox with a
-delivery per consumer, in the same transaction), counter deltas, timeline pushes. After the
-commit they run in one fixed order, each on its own, each failure logged and swallowed:
+delivery per consumer), counter deltas (appended to ``counter_deltas`` just before the commit,
+so they are durable with the change) and timeline pushes. After the commit the rest runs in
+one fixed order, each step on its own, each failure logged and swallowed:
 
 1. timeline pushes (the author sees their own tweet at once),
-2. counter deltas (and the live engagement message),
+2. the live engagement message for tweets whose counts moved,
 3. event deliveries enqueued for the workers.
 
 A failure after the commit never turns a saved write into an error for the client: the relay
-delivers events whose enqueue was lost, the timelines consumer pushes the author's entry again,
-and counter reconciliation repairs a lost delta (``starling.services.counting``).
+delivers events whose enqueue was lost, and the timelines consumer pushes the author's entry
+again. Nothing a count needs happens after the commit.
 """
 
 from __future__ import annotations
@@ -50,21 +51,16 @@ class UnitOfWork:
     def push_timeline(self, user_ids: list[int], entry: Entry) -> None:
         self.pushes.append((user_ids, entry))
 
+    async def before_commit(self) -> None:
+        await counters.record(self.session, self.deltas)
+
     async def after_commit(self) -> None:
         for user_ids, entry in self.pushes:
             await _isolated("timeline push", self.core.timelines.push(user_ids, entry))
-        if self.deltas:
-            await _isolated("counter deltas", record_deltas(self.core, self.deltas))
+        if changed := {d.object_id for d in self.deltas if d.kind == "tweet"}:
+            await _isolated("engagement message", self.core.events.engagement_changed(changed))
         if self.deliveries:
             await _isolated("event dispatch", outbox.enqueue(self.core.queue, self.deliveries))
-
-
-async def record_deltas(core: Core, deltas: Sequence[Delta]) -> None:
-    """Counter deltas of committed changes, and a live update for anyone watching."""
-    if not deltas:
-        return
-    await counters.add(core.redis.main, deltas)
-    await core.events.engagement_changed(d.object_id for d in deltas if d.kind == "tweet")
 
 
 async def _isolated(step: str, effect: Awaitable[object]) -> None:
@@ -80,4 +76,5 @@ async def unit_of_work(core: Core) -> AsyncIterator[UnitOfWork]:
     async with core.db.session() as session:
         work = UnitOfWork(core, session)
         yield work
+        await work.before_commit()
     await work.after_commit()

@@ -16,7 +16,7 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
 
 async def flush_counters(ctx: dict[str, Any]) -> int:
     core: Core = ctx["core"]
-    return await counters.flush(core.redis.main, core.db)
+    return await counters.flush(core.db)
 
 
 async def purge_delivered_events(ctx: dict[str, Any]) -> int:

@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every model on ``Base.metadata``."""
 
 from starling.models.base import Base
+from starling.models.counters import CounterDelta
 from starling.models.engagement import Bookmark, Like
 from starling.models.graph import Block, Follower, Following, FollowRequest, Mute
 from starling.models.media import Media, MediaKind, MediaStatus
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "Block",
     "Bookmark",
+    "CounterDelta",
     "DeliveryState",
     "FollowRequest",
     "Follower",

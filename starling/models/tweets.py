@@ -135,7 +135,7 @@ class TweetMedia(Base):
 
 
 class TweetStats(Base):
-    """Flushed counters; the live value adds the pending delta kept in Redis."""
+    """Flushed counters; the live value adds the pending ``counter_deltas``."""
 
     __tablename__ = "tweet_stats"
 

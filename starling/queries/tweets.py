@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from sqlalchemy import Row, Select, any_, exists, select
 
 from starling.db import Database
@@ -20,7 +19,6 @@ from starling.models import (
     Tweet,
     TweetHashtag,
     TweetMention,
-    TweetStats,
     TweetVersion,
     User,
 )
@@ -55,7 +53,7 @@ _VISIBLE_TO_ANONYMOUS = select(*_TWEETS).where(
 _VISIBLE_TO_VIEWER = select(*_TWEETS).where(
     Tweet.id == any_(ids_param()), tweet_visible(Tweet, VIEWER)
 )
-_STATS = select(*TweetStats.__table__.c).where(TweetStats.tweet_id == any_(ids_param()))
+_COUNTS = counters.live_counts("tweet", ids_param())
 _HASHTAGS = select(TweetHashtag.tweet_id, TweetHashtag.tag).where(
     TweetHashtag.tweet_id == any_(ids_param())
 )
@@ -106,22 +104,15 @@ async def visible_tweets_by_ids(
     return [by_id.get(i) for i in ids]
 
 
-async def tweet_counts(db: Database, redis: Redis, ids: Sequence[int]) -> list[TweetCounts]:
+async def tweet_counts(db: Database, ids: Sequence[int]) -> list[TweetCounts]:
     """Stored counts plus the deltas not yet flushed."""
-    stored = {row.tweet_id: row for row in await db.rows(_STATS, {"ids": list(ids)})}
-    deltas = await counters.pending(redis, "tweet", ids)
-    result = []
-    for tweet_id, delta in zip(ids, deltas, strict=True):
-        row = stored.get(tweet_id)
-        result.append(
-            TweetCounts(
-                **{
-                    field: (getattr(row, field) if row else 0) + delta.get(field, 0)
-                    for field in counters.TWEET_FIELDS
-                }
-            )
-        )
-    return result
+    by_id = {row.tweet_id: row for row in await db.rows(_COUNTS, {"ids": list(ids)})}
+    return [
+        TweetCounts(**{f: getattr(by_id[i], f) for f in counters.TWEET_FIELDS})
+        if i in by_id
+        else TweetCounts()
+        for i in ids
+    ]
 
 
 async def hashtags_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[str]]:

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from sqlalchemy import Row, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from starling.db import Database
-from starling.models import User, UserStats
+from starling.models import User
 from starling.queries.common import ids_param
 from starling.storage import counters
 
@@ -19,7 +18,7 @@ _USERS_BY_IDS = select(*User.__table__.c).where(User.id == any_(ids_param()))
 _USERS_BY_NAMES = select(*User.__table__.c).where(
     func.lower(User.username) == any_(bindparam("names", type_=ARRAY(String)))
 )
-_STATS = select(*UserStats.__table__.c).where(UserStats.user_id == any_(ids_param()))
+_COUNTS = counters.live_counts("user", ids_param())
 
 
 async def users_by_ids(db: Database, ids: Sequence[int]) -> list[Row[Any] | None]:
@@ -43,16 +42,12 @@ class UserCounts:
     likes_count: int = 0
 
 
-async def user_counts(db: Database, redis: Redis, ids: Sequence[int]) -> list[UserCounts]:
+async def user_counts(db: Database, ids: Sequence[int]) -> list[UserCounts]:
     """Stored counts plus the deltas not yet flushed."""
-    stored = {row.user_id: row for row in await db.rows(_STATS, {"ids": list(ids)})}
-    deltas = await counters.pending(redis, "user", ids)
+    by_id = {row.user_id: row for row in await db.rows(_COUNTS, {"ids": list(ids)})}
     return [
-        UserCounts(
-            **{
-                field: (getattr(stored[i], field) if i in stored else 0) + delta.get(field, 0)
-                for field in counters.USER_FIELDS
-            }
-        )
-        for i, delta in zip(ids, deltas, strict=True)
+        UserCounts(**{f: getattr(by_id[i], f) for f in counters.USER_FIELDS})
+        if i in by_id
+        else UserCounts()
+        for i in ids
     ]

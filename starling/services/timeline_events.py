@@ -45,7 +45,7 @@ async def tweet_posted(core: Core, tweet_id: int, author_id: int, **_: Any) -> N
     await core.timelines.push([author_id], entry)
     await core.timelines.add_recent(author_id, entry)
     await core.events.to_present_users([author_id], home_channel, tweet.id)
-    followers = (await user_counts(core.db, core.redis.main, [author_id]))[0].followers_count
+    followers = (await user_counts(core.db, [author_id]))[0].followers_count
     is_celebrity = followers >= core.settings.celebrity_follower_threshold
     await core.timelines.mark_celebrity(author_id, is_celebrity)
     if is_celebrity:

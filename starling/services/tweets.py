@@ -20,6 +20,7 @@ from starling.core import Core
 from starling.errors import DomainError, ErrorCode, ErrorCollector
 from starling.events import TweetEdited, TweetPosted, TweetRemoved
 from starling.models import (
+    Like,
     Media,
     MediaStatus,
     Tweet,
@@ -32,6 +33,7 @@ from starling.models import (
 )
 from starling.services import counting
 from starling.services.targets import is_protected, visible_original
+from starling.storage import counters
 from starling.storage.counters import Delta
 from starling.storage.timelines import Entry
 from starling.text import MAX_TWEET_WEIGHT, ParsedTweet, TextTooLong, parse_tweet
@@ -214,9 +216,24 @@ async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:
 
 
 async def purge_deleted(core: Core) -> int:
-    """Remove tweets deleted longer ago than the grace period (their rows cascade)."""
+    """Remove tweets deleted longer ago than the grace period. Their likes and the live
+    retweets of them go too (the rows cascade), so their likers' and retweeters' counts drop
+    in the same transaction."""
     cutoff = datetime.now(UTC) - timedelta(days=core.settings.deleted_tweet_grace_days)
     async with core.db.session() as session:
+        doomed = select(Tweet.id).where(Tweet.deleted_at < cutoff).scalar_subquery()
+        likers = select(Like.user_id).where(Like.tweet_id.in_(doomed))
+        retweeters = select(Tweet.author_id).where(
+            Tweet.retweet_of_tweet_id.in_(doomed), Tweet.deleted_at.is_(None)
+        )
+        await counters.record(
+            session,
+            [Delta("user", user_id, "likes_count", -1) for user_id in await session.scalars(likers)]
+            + [
+                Delta("user", user_id, "tweets_count", -1)
+                for user_id in await session.scalars(retweeters)
+            ],
+        )
         result = await session.execute(
             delete(Tweet).where(Tweet.deleted_at < cutoff).returning(Tweet.id)
         )

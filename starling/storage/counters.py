@@ -1,48 +1,51 @@
-"""Engagement counters: deltas in Redis, flushed to PostgreSQL in batches. Owns ``counters:*``.
+"""Engagement counters: deltas appended in the write's transaction, flushed into the stats
+tables in batches. Owns ``counter_deltas`` and the count columns of ``tweet_stats`` and
+``user_stats``.
 
-A like adds +1 to ``counters:tweet:<id>`` (field ``like_count``) after its row is committed, so
-the count a reader sees (stored + pending) is right at once, and a hot tweet's row is written once
-per flush instead of once per like. The flusher moves a key's deltas to ``counters:inflight:*``
-atomically, applies them in one transaction, then deletes the inflight key; readers add pending
-and inflight, so no delta is invisible while it moves.
+A like appends +1 for the tweet's ``like_count`` (and the liker's ``likes_count``) in the same
+transaction as the like row, so a delta exists exactly when its change does: no crash or Redis
+loss can drop one. Readers add the pending deltas to the stored counts in one statement (one
+snapshot), so a count is right at once. The flusher deletes a batch of deltas and adds them to
+the stats rows in one transaction, so a batch is applied exactly once whatever kills it; a hot
+tweet's row is written once per flush instead of once per like, and writers never wait on it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from redis.asyncio import Redis
-from sqlalchemy import Table, Update, bindparam, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Table,
+    TextClause,
+    any_,
+    func,
+    insert,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.db import Database
-from starling.models import TweetStats, UserStats
+from starling.models import CounterDelta, TweetStats, UserStats
 
 Kind = Literal["tweet", "user"]
 TWEET_FIELDS = ("like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count")
 USER_FIELDS = ("followers_count", "following_count", "tweets_count", "likes_count")
-DIRTY = "counters:dirty"
-FLUSH_LOCK = "counters:flush-lock"
-BATCH = 500
-
-# Adds the pending deltas into the inflight hash and deletes the pending key, atomically.
-_MOVE_TO_INFLIGHT = """
-local values = redis.call('HGETALL', KEYS[1])
-for i = 1, #values, 2 do
-  redis.call('HINCRBY', KEYS[2], values[i], values[i + 1])
-end
-redis.call('DEL', KEYS[1])
-return redis.call('HGETALL', KEYS[2])
-"""
-
-
-def _pending(kind: Kind, object_id: int) -> str:
-    return f"counters:{kind}:{object_id}"
-
-
-def _inflight(kind: Kind, object_id: int) -> str:
-    return f"counters:inflight:{kind}:{object_id}"
+FIELDS: dict[Kind, tuple[str, ...]] = {"tweet": TWEET_FIELDS, "user": USER_FIELDS}
+# (stats table, its key column) per kind.
+TABLES: dict[Kind, tuple[Table, str]] = {
+    "tweet": (TweetStats.__table__, "tweet_id"),  # type: ignore[dict-item]
+    "user": (UserStats.__table__, "user_id"),  # type: ignore[dict-item]
+}
+# One flusher (or repair) at a time: a transaction-scoped advisory lock on this key.
+FLUSH_LOCK = 0x636F756E74657273  # "counters"
+FLUSH_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -53,83 +56,104 @@ class Delta:
     amount: int
 
 
-async def add(redis: Redis, deltas: Sequence[Delta]) -> None:
-    """Record committed changes (call after the transaction that made them commits)."""
-    if not deltas:
-        return
-    async with redis.pipeline(transaction=False) as pipe:
-        for delta in deltas:
-            pipe.hincrby(_pending(delta.kind, delta.object_id), delta.field, delta.amount)
-            pipe.sadd(DIRTY, f"{delta.kind}:{delta.object_id}")
-        await pipe.execute()
+async def record(session: AsyncSession, deltas: Sequence[Delta]) -> None:
+    """Append deltas in the caller's transaction, summed per counter first."""
+    totals: Counter[tuple[Kind, int, str]] = Counter()
+    for delta in deltas:
+        if delta.field not in FIELDS[delta.kind]:
+            raise ValueError(f"no counter {delta.kind}.{delta.field}")
+        totals[(delta.kind, delta.object_id, delta.field)] += delta.amount
+    rows = [
+        {"kind": kind, "object_id": object_id, "field": name, "amount": amount}
+        for (kind, object_id, name), amount in totals.items()
+        if amount
+    ]
+    if rows:
+        await session.execute(insert(CounterDelta), rows)
 
 
-async def pending(redis: Redis, kind: Kind, ids: Sequence[int]) -> list[dict[str, int]]:
-    """Not-yet-flushed deltas per id (pending + inflight), one round trip for the batch."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for object_id in ids:
-            pipe.hgetall(_pending(kind, object_id))
-            pipe.hgetall(_inflight(kind, object_id))
-        results = await pipe.execute()
-    merged: list[dict[str, int]] = []
-    for i in range(len(ids)):
-        totals: dict[str, int] = {}
-        for raw in (results[2 * i], results[2 * i + 1]):
-            for name, value in raw.items():
-                key = name.decode() if isinstance(name, bytes) else name
-                totals[key] = totals.get(key, 0) + int(value)
-        merged.append(totals)
-    return merged
+def pending_sums(kind: Kind, key: object) -> Select[tuple[int, ...]]:
+    """Per field, the sum of the deltas not yet flushed for the object ``key`` names."""
+    return select(
+        *(
+            func.coalesce(
+                func.sum(CounterDelta.amount).filter(CounterDelta.field == name), 0
+            ).label(name)
+            for name in FIELDS[kind]
+        )
+    ).where(CounterDelta.kind == kind, CounterDelta.object_id == key)
 
 
-async def flush(redis: Redis, db: Database) -> int:
-    """Apply pending deltas to tweet_stats and user_stats; returns how many rows were updated.
-
-    One flusher at a time (a Redis lock); each batch commits before its inflight keys go.
-    """
-    if not await redis.set(FLUSH_LOCK, 1, ex=120, nx=True):
-        return 0
-    try:
-        move = redis.register_script(_MOVE_TO_INFLIGHT)
-        updated = 0
-        while members := await redis.spop(DIRTY, BATCH):
-            batch: list[tuple[Kind, int, dict[str, int]]] = []
-            for member in members:
-                kind_name, _, raw_id = member.decode().partition(":")
-                kind: Kind = "tweet" if kind_name == "tweet" else "user"
-                object_id = int(raw_id)
-                values = await move(keys=[_pending(kind, object_id), _inflight(kind, object_id)])
-                deltas = {values[i].decode(): int(values[i + 1]) for i in range(0, len(values), 2)}
-                batch.append((kind, object_id, deltas))
-            async with db.session() as session:
-                for kind, statement, fields in _STATEMENTS:
-                    rows = [
-                        {"key": object_id, **{f"d_{f}": deltas.get(f, 0) for f in fields}}
-                        for row_kind, object_id, deltas in batch
-                        if row_kind == kind and any(deltas.values())
-                    ]
-                    if rows:
-                        await session.execute(statement, rows)
-                        updated += len(rows)
-            async with redis.pipeline(transaction=False) as pipe:
-                for kind, object_id, _ in batch:
-                    pipe.delete(_inflight(kind, object_id))
-                await pipe.execute()
-        return updated
-    finally:
-        await redis.delete(FLUSH_LOCK)
-
-
-def _add_deltas(table: Table, key_column: str, fields: tuple[str, ...]) -> Update:
-    """UPDATE table SET f = f + :d_f ... WHERE key = :key, run once per row (executemany)."""
+def live_counts(kind: Kind, ids: BindParameter[list[int]]) -> Select[tuple[int, ...]]:
+    """Stored counts plus pending deltas of the objects in ``ids``, in one statement (one
+    snapshot: a flush is seen whole or not at all). Build once, reuse."""
+    table, key_name = TABLES[kind]
+    key = table.c[key_name]
+    pending = pending_sums(kind, key).lateral("pending")
     return (
-        update(table)
-        .where(table.c[key_column] == bindparam("key"))
-        .values({f: table.c[f] + bindparam(f"d_{f}") for f in fields})
+        select(key, *((table.c[name] + pending.c[name]).label(name) for name in FIELDS[kind]))
+        .select_from(table.join(pending, true()))
+        .where(key == any_(ids))
     )
 
 
-_STATEMENTS: tuple[tuple[Kind, Update, tuple[str, ...]], ...] = (
-    ("tweet", _add_deltas(TweetStats.__table__, "tweet_id", TWEET_FIELDS), TWEET_FIELDS),
-    ("user", _add_deltas(UserStats.__table__, "user_id", USER_FIELDS), USER_FIELDS),
-)
+async def flush(db: Database, batch: int = FLUSH_BATCH) -> int:
+    """Move pending deltas into the stats rows; returns how many deltas were applied."""
+    applied = 0
+    while True:
+        async with db.session() as session:
+            if not await session.scalar(select(func.pg_try_advisory_xact_lock(FLUSH_LOCK))):
+                return applied  # another flusher is at it
+            taken = int(await session.scalar(_FLUSH, {"limit": batch}) or 0)
+        applied += taken
+        if taken < batch:
+            return applied
+
+
+def _flush_statement() -> TextClause:
+    """Delete the oldest deltas and add their sums to the stats rows: one statement, so the
+    batch is applied exactly once or not at all."""
+    parts = [
+        "taken AS (DELETE FROM counter_deltas WHERE id IN "
+        "(SELECT id FROM counter_deltas ORDER BY id LIMIT :limit) "
+        "RETURNING kind, object_id, field, amount)"
+    ]
+    for kind, fields in FIELDS.items():
+        table, key = TABLES[kind]
+        sums = ", ".join(f"sum(amount) FILTER (WHERE field = '{f}') AS {f}" for f in fields)
+        sets = ", ".join(f"{f} = s.{f} + coalesce(t.{f}, 0)" for f in fields)
+        parts.append(
+            f"{kind}_sums AS (SELECT object_id, {sums} FROM taken "
+            f"WHERE kind = '{kind}' GROUP BY object_id)"
+        )
+        parts.append(
+            f"{kind}_updated AS (UPDATE {table.name} s SET {sets} "
+            f"FROM {kind}_sums t WHERE s.{key} = t.object_id RETURNING 1)"
+        )
+    # PostgreSQL runs every data-modifying CTE to completion, read or not; deltas of a row
+    # that is gone (a purged tweet) are simply dropped.
+    return text(f"WITH {', '.join(parts)} SELECT count(*) FROM taken")
+
+
+_FLUSH = _flush_statement()
+
+
+async def pending_count(db: Database) -> int:
+    async with db.read_session() as session:
+        return int(await session.scalar(select(func.count()).select_from(CounterDelta)) or 0)
+
+
+__all__ = [
+    "FIELDS",
+    "FLUSH_LOCK",
+    "TABLES",
+    "TWEET_FIELDS",
+    "USER_FIELDS",
+    "Delta",
+    "Kind",
+    "flush",
+    "live_counts",
+    "pending_count",
+    "pending_sums",
+    "record",
+]
