@@ -19,6 +19,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from schema.cost import CostLimit
 from schema.errors import ErrorCodes
 from schema.input_text import RejectUnstorableText
+from schema.metrics import OperationMetrics
 from schema.root import Mutation, Query
 from schema.subscriptions import Subscription
 from schema.tweets import Tweet
@@ -58,6 +59,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[User, Tweet],
         extensions=[
+            # First, so its time covers every other extension's work.
+            OperationMetrics,
             lambda: ErrorCodes(suggestions=settings.field_suggestions_enabled),
             # Cached parse and validation more than double throughput for repeated documents.
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),

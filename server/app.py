@@ -20,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from dataloaders.live import LiveDeliveries
 from schema.build import build_schema
 from server.graphql import StarlingGraphQL
+from server.metrics import metrics_endpoint
 from starling.config import Settings
 from starling.core import Core
 from starling.storage.events import Hub
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
         ],
         lifespan=lifespan,
     )

@@ -59,6 +59,10 @@ def worker(args: argparse.Namespace) -> None:
     from workers.settings import worker_options
 
     settings = _services(get_settings())
+    if settings.worker_metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port)
     print("Starling worker: consuming jobs", flush=True)
     Worker(**worker_options(settings)).run()
 

@@ -6,6 +6,7 @@ starts an embedded server for that role (see ``starling.embedded``).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -96,6 +97,10 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(default=10, gt=0)
     # Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; "*" for any).
     forwarded_allow_ips: str = "127.0.0.1"
+    # Who may read /metrics (comma-separated IPs or CIDRs): loopback and private networks.
+    metrics_allow_ips: str = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+    # A worker in its own process serves its metrics on this port (none when unset).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # Each defaults to on in dev and off in production.
     introspection: bool | None = None
     graphiql: bool | None = None
@@ -127,6 +132,13 @@ class Settings(BaseSettings):
     def _is_budget(cls, value: str) -> str:
         if not re.fullmatch(r"[1-9]\d*/[1-9]\d*", value):
             raise ValueError(f"a rate limit is 'count/seconds', like '300/10800', not {value!r}")
+        return value
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _is_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part)  # raises ValueError naming the bad part
         return value
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from schema.node import from_global_id
 from starling.config import Settings
 
 REGISTER = """
@@ -28,6 +29,21 @@ mutation Register($input: RegisterInput!) {
 """
 
 STRONG_PASSWORD = "correct horse battery staple"
+
+HOME = """
+query($first: Int, $after: String) {
+  homeTimeline(first: $first, after: $after) {
+    edges { cursor node { id text author { username } retweetOf { id } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+def db_id(global_id: str) -> int:
+    decoded = from_global_id(global_id)
+    assert decoded is not None
+    return decoded[1]
 
 
 @dataclass
@@ -229,3 +245,18 @@ def wait_ready(
             pass
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.2)
+
+
+async def home_ids(
+    api: Api, viewer: Account, first: int = 100, after: str | None = None
+) -> list[str]:
+    data = await api.data(HOME, {"first": first, "after": after}, viewer.token)
+    return [edge["node"]["id"] for edge in data["homeTimeline"]["edges"]]
+
+
+async def redis_ids(app: Any, viewer: Account) -> list[int] | None:
+    """The viewer's home timeline as kept in Redis (None when it is not built)."""
+    timelines = app.state.core.timelines
+    if not await timelines.is_built(db_id(viewer.id)):
+        return None
+    return [entry.tweet_id for entry in await timelines.entries(db_id(viewer.id))]

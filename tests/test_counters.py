@@ -12,17 +12,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from schema.node import from_global_id
 from starling.config import Settings
 from starling.services import counting, tweets
 from starling.storage import counters
-from tests.support import Api, fetch_tweet, ok, post, run_sql
-
-
-def _db_id(global_id: str) -> int:
-    decoded = from_global_id(global_id)
-    assert decoded is not None
-    return decoded[1]
+from tests.support import Api, db_id, fetch_tweet, ok, post, run_sql
 
 
 async def assert_exact(core: Any) -> None:
@@ -81,7 +74,7 @@ async def test_purging_a_deleted_tweet_takes_its_likes_and_retweets_from_their_u
     await run_sql(
         test_settings,
         "UPDATE tweets SET deleted_at = now() - interval '400 days' WHERE id = :id",
-        id=_db_id(doomed["id"]),
+        id=db_id(doomed["id"]),
     )
     assert await tweets.purge_deleted(core) == 1
     await assert_exact(core)
@@ -136,7 +129,7 @@ async def test_a_flush_killed_mid_way_applies_nothing_and_the_next_applies_every
             # Hold the tweet's stats row so the flusher stops inside its one statement.
             await blocker.execute(
                 text("SELECT 1 FROM tweet_stats WHERE tweet_id = :id FOR UPDATE"),
-                {"id": _db_id(tweet["id"])},
+                {"id": db_id(tweet["id"])},
             )
             process = await asyncio.create_subprocess_exec(
                 sys.executable,

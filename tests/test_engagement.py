@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from starling.config import Settings
 from starling.models import TweetStats, UserStats
 from starling.storage import counters
-from tests.support import Api, act, error_codes_of, fetch_tweet, ok, post, profile_ids
+from tests.support import Api, act, db_id, error_codes_of, fetch_tweet, ok, post, profile_ids
 
 BOOKMARKS = "{ bookmarks { edges { node { id } } } }"
 
@@ -73,7 +73,7 @@ async def test_two_hundred_concurrent_likes_count_two_hundred_now_and_after_flus
     assert await counters.pending_count(core.db) == 0
     assert (await fetch_tweet(api, tweet["id"]))["likeCount"] == 200
     fan_stats = await stored_stats(
-        test_settings, UserStats, UserStats.user_id == int(_db_id(fans[0].id))
+        test_settings, UserStats, UserStats.user_id == int(db_id(fans[0].id))
     )
     assert fan_stats.likes_count == 1
 
@@ -170,11 +170,3 @@ async def test_bookmarks(api: Api) -> None:
     marks = await api.data(BOOKMARKS, token=grace.token)
     assert [e["node"]["id"] for e in marks["bookmarks"]["edges"]] == [newer["id"]]
     assert await api.error_codes(BOOKMARKS) == ["UNAUTHENTICATED"]
-
-
-def _db_id(global_id: str) -> int:
-    from schema.node import from_global_id
-
-    decoded = from_global_id(global_id)
-    assert decoded is not None
-    return decoded[1]

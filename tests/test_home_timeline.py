@@ -9,43 +9,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from schema.node import from_global_id, to_global_id
+from schema.node import to_global_id
 from starling import ids
 from starling.config import Settings
 from starling.models import OutboxEvent
 from starling.queries import home
 from starling.storage import outbox
-from tests.support import Account, Api, ok, post, run_sql
+from tests.support import HOME, Account, Api, db_id, home_ids, ok, post, redis_ids, run_sql
 
-HOME = """
-query($first: Int, $after: String) {
-  homeTimeline(first: $first, after: $after) {
-    edges { cursor node { id text author { username } retweetOf { id } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
 Jobs = Callable[[], Awaitable[int]]
-
-
-def db_id(global_id: str) -> int:
-    decoded = from_global_id(global_id)
-    assert decoded is not None
-    return decoded[1]
-
-
-async def home_ids(
-    api: Api, viewer: Account, first: int = 100, after: str | None = None
-) -> list[str]:
-    data = await api.data(HOME, {"first": first, "after": after}, viewer.token)
-    return [edge["node"]["id"] for edge in data["homeTimeline"]["edges"]]
-
-
-async def redis_ids(app: Any, viewer: Account) -> list[int] | None:
-    timelines = app.state.core.timelines
-    if not await timelines.is_built(db_id(viewer.id)):
-        return None
-    return [entry.tweet_id for entry in await timelines.entries(db_id(viewer.id))]
 
 
 async def built_timeline(api: Api, app: Any, run_jobs: Jobs, viewer: Account) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 
+from starling import metrics
 from starling.consumers import CONSUMERS
 from starling.core import Core
 from starling.events import decode
@@ -24,6 +27,7 @@ async def deliver_event(ctx: dict[str, Any], event_id: int, consumer: str) -> st
     )
     if claimed is None:
         return "not due"  # done, dead, gone, or leased by another run
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(settings.delivery_timeout_seconds):
             await CONSUMERS[consumer].handle(core, decode(claimed.kind, claimed.payload))
@@ -44,9 +48,15 @@ async def deliver_event(ctx: dict[str, Any], event_id: int, consumer: str) -> st
             ": dead-lettered" if dead else "",
             exc_info=True,
         )
-        return "dead" if dead else "retry"
-    await outbox.done(core.db, claimed)
-    return "done"
+        outcome = "dead" if dead else "retry"
+    else:
+        await outbox.done(core.db, claimed)
+        outcome = "done"
+        lag = (datetime.now(UTC) - claimed.created_at).total_seconds()
+        metrics.EVENT_LAG_SECONDS.labels(consumer).observe(lag)
+    metrics.DELIVERY_SECONDS.labels(consumer).observe(time.perf_counter() - started)
+    metrics.DELIVERIES.labels(consumer, outcome).inc()
+    return outcome
 
 
 # A lease outlives the job's timeout, so a running delivery is never handed out twice.

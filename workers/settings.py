@@ -29,7 +29,7 @@ FUNCTIONS = [
 def cron_jobs(settings: Settings) -> list[Any]:
     return [
         cron(maintenance.purge_expired_sessions, minute={7}),
-        # Counter deltas wait in Redis at most this long before reaching PostgreSQL.
+        # Counter deltas wait in counter_deltas about this long before reaching the stats rows.
         cron(
             maintenance.flush_counters,
             second=set(range(0, 60, settings.counter_flush_seconds)),

@@ -53,6 +53,7 @@ class Claimed:
     attempts: int
     kind: str
     payload: dict
+    created_at: datetime
 
 
 async def record(session: AsyncSession, event: Event, consumers: Sequence[str]) -> list[Delivery]:
@@ -108,7 +109,7 @@ async def claim(db: Database, event_id: int, consumer: str, lease: float) -> Cla
             return None
         event = await session.get(OutboxEvent, event_id)
     assert event is not None  # deliveries cascade with their event
-    return Claimed(event_id, consumer, attempts, event.event, event.payload)
+    return Claimed(event_id, consumer, attempts, event.event, event.payload, event.created_at)
 
 
 async def done(db: Database, claimed: Claimed) -> None:
