@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_backoff_seconds: float = Field(default=1, gt=0)
     delivery_backoff_cap_seconds: float = Field(default=300, gt=0)
+    # A delivery whose job has not started this long after it was enqueued (lost with Redis, or
+    # held by a killed worker) is enqueued again under a fresh job id.
+    delivery_redispatch_seconds: float = Field(default=10, gt=0)
     # Delivered events are kept this long (counter reconciliation reads the recent ones).
     delivered_event_retention_hours: int = Field(default=24, ge=1)
     # Jobs one worker runs at once: they mostly wait on PostgreSQL and Redis.

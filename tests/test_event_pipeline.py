@@ -5,6 +5,7 @@ operator's commands for dead letters."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import sys
@@ -25,31 +26,37 @@ from starling.storage import outbox
 from tests.support import Api, db_id, home_ids, ok, post, redis_ids
 
 STARLING = Path(sys.executable).parent / "starling"
+# How soon these tests' relay enqueues again a delivery whose job has not started (10 s live).
+REDISPATCH = 0.2
 
 
-async def work_off(core: Core) -> int:
-    """Relay what is due and run the queue with a real arq worker until no delivery is
-    pending and the queue is empty."""
+async def work_off(core: Core) -> None:
+    """Run a real arq worker and the relay until no delivery is pending and no job it could run
+    is queued (a job held by arq's in-progress key of a dead worker does not count)."""
     from arq.worker import Worker
 
     from workers.settings import worker_options
 
-    ran = 0
-    async with asyncio.timeout(30):
-        while True:
-            await outbox.relay(core.db, core.queue)
-            if not await core.queue.zcard("arq:queue"):
-                if not (await outbox.state(core.db)).pending:
-                    return ran
-                await asyncio.sleep(0.02)  # a retry is not due yet
-                continue
-            options = {**worker_options(core.settings, core), "cron_jobs": [], "poll_delay": 0.01}
-            worker = Worker(**options, burst=True, handle_signals=False)
-            try:
-                await worker.main()
-            finally:
-                await worker.close()
-            ran += worker.jobs_complete
+    options = {**worker_options(core.settings, core), "cron_jobs": [], "poll_delay": 0.01}
+    worker = Worker(**options, handle_signals=False)
+    running = asyncio.create_task(worker.async_run())
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                await outbox.relay(core.db, core.queue, REDISPATCH)
+                if not worker.tasks and not (await outbox.state(core.db)).pending:
+                    queued = await core.queue.zrange("arq:queue", 0, -1)
+                    held = [
+                        await core.queue.exists(f"arq:in-progress:{j.decode()}") for j in queued
+                    ]
+                    if all(held):
+                        return
+                await asyncio.sleep(0.02)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await worker.close()
 
 
 def fast_retries(core: Core, attempts: int = 3) -> Core:
@@ -209,3 +216,31 @@ async def test_after_redis_loses_everything_the_relay_delivers_again_within_seco
     assert sorted(e["node"]["kind"] for e in notes["notifications"]["edges"]) == ["FOLLOW", "LIKE"]
     assert await counting.drift(core.db, "tweet") == []
     assert await counting.drift(core.db, "user") == []
+
+
+async def test_a_job_a_killed_worker_left_in_progress_never_holds_its_delivery(
+    api: Api, app: Any
+) -> None:
+    core: Core = app.state.core
+    ada = await api.register("ada")
+    tweet = await post(api, ada, "taken by a worker that died")
+    [(event_id, consumer, dispatches)] = [
+        (d.event_id, d.consumer, 0)
+        for d in await _open_deliveries(core)
+        if d.consumer == "timelines"
+    ]
+    # What a worker killed right after taking the job leaves: arq's in-progress key, which
+    # makes every worker skip the job until it expires (the job's timeout, 5 minutes).
+    job_id = outbox.job_id(outbox.Delivery(event_id, consumer, dispatches))
+    await core.queue.set(f"arq:in-progress:{job_id}", b"1", px=300_000)
+    await work_off(core)
+    assert (await deliveries_of(core, db_id(tweet["id"])))["timelines"] == ("done", 1)
+
+
+async def _open_deliveries(core: Core) -> list[Any]:
+    async with core.db.read_session() as session:
+        return list(
+            await session.execute(
+                text("SELECT event_id, consumer FROM outbox_deliveries WHERE state = 'pending'")
+            )
+        )

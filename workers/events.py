@@ -65,4 +65,4 @@ LEASE_MARGIN_SECONDS = 5
 
 async def relay_events(ctx: dict[str, Any]) -> int:
     core: Core = ctx["core"]
-    return await outbox.relay(core.db, core.queue)
+    return await outbox.relay(core.db, core.queue, core.settings.delivery_redispatch_seconds)

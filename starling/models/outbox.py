@@ -46,7 +46,14 @@ class OutboxDelivery(Base):
     consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # When it may run next: after a failure's backoff, or when a running attempt's lease ends.
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    # When a job for it was last enqueued (None: no job can be waiting), and how many times:
+    # each dispatch gets a fresh job id, so arq keys a killed worker left never block it.
+    dispatched_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    dispatches: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")

@@ -7,11 +7,14 @@ with its own state: pending -> done, or -> dead after ``delivery_max_attempts`` 
 
 - ``claim`` leases a due delivery (``due_at`` moves ``lease`` seconds ahead and ``attempts``
   goes up), so a worker killed mid-job leaves a delivery that falls due again when the lease
-  ends; nobody waits for arq's in-progress key to expire.
+  ends.
 - A failure makes the next attempt due after an exponential backoff with jitter.
-- The relay enqueues what is due, oldest due first, so stuck or poisoned deliveries never
-  starve newer ones. Job ids carry the attempt number: arq's in-progress and result keys of an
-  earlier attempt never block a retry, and an enqueue of the same attempt twice is one job.
+- The relay enqueues due deliveries, oldest due first, so stuck or poisoned ones never starve
+  newer ones. It skips a delivery whose job was enqueued less than ``redispatch`` seconds ago
+  (it is probably waiting in the queue), and otherwise enqueues it under a fresh job id
+  (``dispatches`` counts them): a job lost with Redis, or one arq still holds as in progress
+  for a killed worker (arq keeps that key for the job's whole timeout, 5 minutes), never
+  blocks a delivery.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
-from sqlalchemy import and_, func, insert, select, text, update
+from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.db import Database
@@ -41,7 +44,7 @@ RELAY_BATCH = 500
 class Delivery:
     event_id: int
     consumer: str
-    attempts: int = 0
+    dispatches: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ class Claimed:
 
 
 async def record(session: AsyncSession, event: Event, consumers: Sequence[str]) -> list[Delivery]:
-    """Write the event and one pending delivery per consumer, in the caller's transaction."""
+    """Write the event and one pending delivery per consumer, in the caller's transaction; the
+    caller enqueues them after the commit (dispatch 0)."""
     row = OutboxEvent(event=event.kind, payload=event.payload())
     session.add(row)
     await session.flush()
@@ -69,7 +73,7 @@ async def record(session: AsyncSession, event: Event, consumers: Sequence[str]) 
 
 
 def job_id(delivery: Delivery) -> str:
-    return f"delivery:{delivery.event_id}:{delivery.consumer}:{delivery.attempts}"
+    return f"delivery:{delivery.event_id}:{delivery.consumer}:{delivery.dispatches}"
 
 
 async def enqueue(queue: ArqRedis, deliveries: Sequence[Delivery]) -> None:
@@ -155,6 +159,7 @@ async def failed(
             .values(
                 state=DeliveryState.DEAD if dead else DeliveryState.PENDING,
                 due_at=func.now() + timedelta(seconds=delay),
+                dispatched_at=None,  # this job is over: the relay enqueues the next try when due
                 last_error=description,
                 updated_at=func.now(),
             )
@@ -162,21 +167,39 @@ async def failed(
     return dead
 
 
-async def relay(db: Database, queue: ArqRedis) -> int:
-    """Enqueue every pending delivery that is due, oldest due first."""
-    async with db.read_session() as session:
+async def relay(db: Database, queue: ArqRedis, redispatch: float) -> int:
+    """Enqueue due deliveries that no job is likely waiting for, oldest due first."""
+    due = (
+        select(OutboxDelivery.event_id, OutboxDelivery.consumer)
+        .where(
+            OutboxDelivery.state == DeliveryState.PENDING,
+            OutboxDelivery.due_at <= func.now(),
+            or_(
+                OutboxDelivery.dispatched_at.is_(None),
+                OutboxDelivery.dispatched_at < func.now() - timedelta(seconds=redispatch),
+            ),
+        )
+        .order_by(OutboxDelivery.due_at)
+        .limit(RELAY_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    return await _dispatch(db, queue, due)
+
+
+async def _dispatch(db: Database, queue: ArqRedis, chosen: Select[tuple[int, str]]) -> int:
+    """Mark the chosen deliveries dispatched (a fresh job id each) and enqueue them."""
+    async with db.session() as session:
         rows = (
             await session.execute(
-                select(OutboxDelivery.event_id, OutboxDelivery.consumer, OutboxDelivery.attempts)
-                .where(
-                    OutboxDelivery.state == DeliveryState.PENDING,
-                    OutboxDelivery.due_at <= func.now(),
+                update(OutboxDelivery)
+                .where(tuple_(OutboxDelivery.event_id, OutboxDelivery.consumer).in_(chosen))
+                .values(dispatched_at=func.now(), dispatches=OutboxDelivery.dispatches + 1)
+                .returning(
+                    OutboxDelivery.event_id, OutboxDelivery.consumer, OutboxDelivery.dispatches
                 )
-                .order_by(OutboxDelivery.due_at)
-                .limit(RELAY_BATCH)
             )
         ).all()
-    await enqueue(queue, [Delivery(r.event_id, r.consumer, r.attempts) for r in rows])
+    await enqueue(queue, [Delivery(r.event_id, r.consumer, r.dispatches) for r in rows])
     return len(rows)
 
 
@@ -220,21 +243,20 @@ async def retry(db: Database, queue: ArqRedis, event_id: int, consumer: str | No
     if consumer is not None:
         condition.append(OutboxDelivery.consumer == consumer)
     async with db.session() as session:
-        revived = (
-            await session.execute(
-                update(OutboxDelivery)
-                .where(and_(*condition))
-                .values(
-                    state=DeliveryState.PENDING,
-                    attempts=0,
-                    due_at=func.now(),
-                    updated_at=func.now(),
-                )
-                .returning(OutboxDelivery.event_id, OutboxDelivery.consumer)
+        await session.execute(
+            update(OutboxDelivery)
+            .where(and_(*condition))
+            .values(
+                state=DeliveryState.PENDING,
+                attempts=0,
+                due_at=func.now(),
+                dispatched_at=None,
+                updated_at=func.now(),
             )
-        ).all()
-    await enqueue(queue, [Delivery(r.event_id, r.consumer) for r in revived])
-    return len(revived)
+        )
+    condition[1] = OutboxDelivery.state == DeliveryState.PENDING
+    revived = select(OutboxDelivery.event_id, OutboxDelivery.consumer).where(and_(*condition))
+    return await _dispatch(db, queue, revived)
 
 
 @dataclass(frozen=True)
