@@ -13,7 +13,7 @@ from starling.config import Settings, get_settings
 from starling.core import Core
 from starling.embedded import ensure_services
 from starling.services import counting
-from starling.storage import outbox
+from starling.storage import counters, outbox
 
 
 def _services(settings: Settings) -> Settings:
@@ -118,7 +118,7 @@ def events_retry(args: argparse.Namespace) -> None:
 
 def counters_check(args: argparse.Namespace) -> None:
     async def check(core: Core) -> int:
-        drifted = [d for kind in ("tweet", "user") for d in await counting.drift(core.db, kind)]
+        drifted = [d for kind in counters.FIELDS for d in await counting.drift(core.db, kind)]
         for d in drifted:
             print(f"{d.kind} {d.object_id} {d.field}: counted {d.counted}, actually {d.actual}")
         return len(drifted)
@@ -131,7 +131,7 @@ def counters_check(args: argparse.Namespace) -> None:
 
 def counters_repair(args: argparse.Namespace) -> None:
     async def repair(core: Core) -> int:
-        return sum([await counting.repair(core.db, kind) for kind in ("tweet", "user")])
+        return sum([await counting.repair(core.db, kind) for kind in counters.FIELDS])
 
     print(f"{_with_core(repair)} stats rows set to their recount")
 

@@ -16,6 +16,9 @@ from starling.storage import outbox
 
 log = logging.getLogger(__name__)
 
+# A lease outlives the job's timeout, so a running delivery is never handed out twice.
+LEASE_MARGIN_SECONDS = 5
+
 
 async def deliver_event(ctx: dict[str, Any], event_id: int, consumer: str) -> str:
     """Run one consumer on one event. A failure is recorded for a later attempt (or the dead
@@ -57,10 +60,6 @@ async def deliver_event(ctx: dict[str, Any], event_id: int, consumer: str) -> st
     metrics.DELIVERY_SECONDS.labels(consumer).observe(time.perf_counter() - started)
     metrics.DELIVERIES.labels(consumer, outcome).inc()
     return outcome
-
-
-# A lease outlives the job's timeout, so a running delivery is never handed out twice.
-LEASE_MARGIN_SECONDS = 5
 
 
 async def relay_events(ctx: dict[str, Any]) -> int:

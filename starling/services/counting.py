@@ -78,12 +78,9 @@ def _actual_with_pending(kind: Kind, ids: Sequence[int] | None) -> tuple[str, di
     """A FROM clause: each object's recount ``a`` beside its pending deltas ``p``."""
     alias = "t" if kind == "tweet" else "u"
     scope = "" if ids is None else f"WHERE {alias}.id = ANY(:ids)"
-    pending = ", ".join(
-        f"coalesce(sum(amount) FILTER (WHERE field = '{f}'), 0) AS {f}"
-        for f in counters.FIELDS[kind]
-    )
     clause = (
-        f"FROM ({_ACTUAL[kind].format(scope=scope)}) a CROSS JOIN LATERAL (SELECT {pending} "
+        f"FROM ({_ACTUAL[kind].format(scope=scope)}) a "
+        f"CROSS JOIN LATERAL (SELECT {counters.field_sums_sql(kind)} "
         f"FROM counter_deltas d WHERE d.kind = '{kind}' AND d.object_id = a.object_id) p"
     )
     return clause, ({} if ids is None else {"ids": list(ids)})

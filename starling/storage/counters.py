@@ -72,7 +72,14 @@ async def record(session: AsyncSession, deltas: Sequence[Delta]) -> None:
         await session.execute(insert(CounterDelta), rows)
 
 
-def pending_sums(kind: Kind, key: object) -> Select[tuple[int, ...]]:
+def field_sums_sql(kind: Kind) -> str:
+    """SQL select-list summing a set of ``counter_deltas`` rows into one column per field."""
+    return ", ".join(
+        f"coalesce(sum(amount) FILTER (WHERE field = '{f}'), 0) AS {f}" for f in FIELDS[kind]
+    )
+
+
+def _pending_sums(kind: Kind, key: object) -> Select[tuple[int, ...]]:
     """Per field, the sum of the deltas not yet flushed for the object ``key`` names."""
     return select(
         *(
@@ -89,7 +96,7 @@ def live_counts(kind: Kind, ids: BindParameter[list[int]]) -> Select[tuple[int, 
     snapshot: a flush is seen whole or not at all). Build once, reuse."""
     table, key_name = TABLES[kind]
     key = table.c[key_name]
-    pending = pending_sums(kind, key).lateral("pending")
+    pending = _pending_sums(kind, key).lateral("pending")
     return (
         select(key, *((table.c[name] + pending.c[name]).label(name) for name in FIELDS[kind]))
         .select_from(table.join(pending, true()))
@@ -120,10 +127,9 @@ def _flush_statement() -> TextClause:
     ]
     for kind, fields in FIELDS.items():
         table, key = TABLES[kind]
-        sums = ", ".join(f"sum(amount) FILTER (WHERE field = '{f}') AS {f}" for f in fields)
-        sets = ", ".join(f"{f} = s.{f} + coalesce(t.{f}, 0)" for f in fields)
+        sets = ", ".join(f"{f} = s.{f} + t.{f}" for f in fields)
         parts.append(
-            f"{kind}_sums AS (SELECT object_id, {sums} FROM taken "
+            f"{kind}_sums AS (SELECT object_id, {field_sums_sql(kind)} FROM taken "
             f"WHERE kind = '{kind}' GROUP BY object_id)"
         )
         parts.append(
@@ -141,19 +147,3 @@ _FLUSH = _flush_statement()
 async def pending_count(db: Database) -> int:
     async with db.read_session() as session:
         return int(await session.scalar(select(func.count()).select_from(CounterDelta)) or 0)
-
-
-__all__ = [
-    "FIELDS",
-    "FLUSH_LOCK",
-    "TABLES",
-    "TWEET_FIELDS",
-    "USER_FIELDS",
-    "Delta",
-    "Kind",
-    "flush",
-    "live_counts",
-    "pending_count",
-    "pending_sums",
-    "record",
-]
