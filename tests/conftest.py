@@ -29,24 +29,11 @@ from server.migrate import upgrade
 from starling.config import Settings
 from starling.db import async_url
 from starling.models import Base
-from tests.support import Api
+from tests.support import UNLIMITED, Api
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379"
 TEST_REDIS_DATABASES = range(15, 0, -1)
-UNLIMITED = {
-    f"rate_limit_{action}": "1000000/60"
-    for action in (
-        "posts",
-        "follows",
-        "likes",
-        "bookmarks",
-        "logins_per_ip",
-        "login_failures_per_account",
-        "login_failures_per_account_all_ips",
-        "registrations_per_ip",
-    )
-}
 
 
 def _answers(host: str, port: int) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +31,37 @@ mutation Register($input: RegisterInput!) {
 """
 
 STRONG_PASSWORD = "correct horse battery staple"
+STARLING = Path(sys.executable).parent / "starling"
+# Tests act fast and from one IP; the rate-limit tests set their own budgets.
+UNLIMITED = {
+    f"rate_limit_{action}": "1000000/60"
+    for action in (
+        "posts",
+        "follows",
+        "likes",
+        "bookmarks",
+        "logins_per_ip",
+        "login_failures_per_account",
+        "login_failures_per_account_all_ips",
+        "registrations_per_ip",
+    )
+}
+
+
+def service_env(settings: Settings, data_dir: Path) -> dict[str, str]:
+    """The environment for a ``starling`` process on the test's database and Redis, with cheap
+    password hashing and no rate limits."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
+    env.update(
+        STARLING_DATABASE_URL=str(settings.database_url),
+        STARLING_REDIS_URL=str(settings.redis_url),
+        STARLING_DATA_DIR=str(data_dir),
+        STARLING_ARGON2_TIME_COST="1",
+        STARLING_ARGON2_MEMORY_COST_KIB="64",
+        **{f"STARLING_{name.upper()}": value for name, value in UNLIMITED.items()},
+    )
+    return env
+
 
 HOME = """
 query($first: Int, $after: String) {

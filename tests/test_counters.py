@@ -42,11 +42,7 @@ async def test_every_count_matches_a_recount_after_a_mixed_workload(api: Api, ap
         token=quiet.token,
     )
     await ok(api, ada, "blockUser", linus.id)
-    await api.data(
-        "mutation($id: ID!) { deleteTweet(id: $id) { errors { code } } }",
-        {"id": reply["id"]},
-        grace.token,
-    )
+    await ok(api, grace, "deleteTweet", reply["id"])
     await assert_exact(core)
     counted = await fetch_tweet(api, root["id"])
     assert counted is not None
@@ -66,11 +62,7 @@ async def test_purging_a_deleted_tweet_takes_its_likes_and_retweets_from_their_u
     doomed = await post(api, ada, "soon gone")
     await ok(api, grace, "likeTweet", doomed["id"])
     await ok(api, grace, "retweet", doomed["id"])
-    await api.data(
-        "mutation($id: ID!) { deleteTweet(id: $id) { errors { code } } }",
-        {"id": doomed["id"]},
-        ada.token,
-    )
+    await ok(api, ada, "deleteTweet", doomed["id"])
     await run_sql(
         test_settings,
         "UPDATE tweets SET deleted_at = now() - interval '400 days' WHERE id = :id",

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
@@ -27,16 +25,19 @@ from starling.config import Settings
 from starling.core import Core
 from starling.services import counting
 from starling.storage import outbox
-from tests.conftest import UNLIMITED
-from tests.support import STRONG_PASSWORD, db_id, free_port, wait_ready
+from tests.support import (
+    POST_TWEET,
+    REGISTER,
+    STARLING,
+    STRONG_PASSWORD,
+    db_id,
+    free_port,
+    service_env,
+    wait_ready,
+)
 
 RECOVERY_SECONDS = 30
-STARLING = str(Path(sys.executable).parent / "starling")
 
-REGISTER = """mutation($u: String!, $e: String!, $p: String!) {
-  register(input: {username: $u, email: $e, password: $p}) { token user { id } errors { code } }
-}"""
-POST = "mutation($t: String!) { postTweet(input: {text: $t}) { tweet { id } errors { code } } }"
 LIKE = "mutation($id: ID!) { likeTweet(id: $id) { errors { code } } }"
 FOLLOW = "mutation($id: ID!) { followUser(id: $id) { errors { code } } }"
 
@@ -57,8 +58,8 @@ class Processes:
 
     def start(self, name: str) -> None:
         command = {
-            "api": [STARLING, "serve", "--no-worker", "--port", str(self.port)],
-            "worker": [STARLING, "worker"],
+            "api": [str(STARLING), "serve", "--no-worker", "--port", str(self.port)],
+            "worker": [str(STARLING), "worker"],
         }[name]
         log_path = self.logs / f"{name}{next(self.starts)}.log"
         with log_path.open("w") as log:
@@ -93,15 +94,7 @@ class Processes:
 
 @pytest.fixture
 def processes(test_settings: Settings, tmp_path: Path, app: Any) -> Iterator[Processes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
-    env.update(
-        STARLING_DATABASE_URL=str(test_settings.database_url),
-        STARLING_REDIS_URL=str(test_settings.redis_url),
-        STARLING_DATA_DIR=str(tmp_path),
-        STARLING_ARGON2_TIME_COST="1",
-        STARLING_ARGON2_MEMORY_COST_KIB="64",
-        **{f"STARLING_{name.upper()}": value for name, value in UNLIMITED.items()},
-    )
+    env = service_env(test_settings, tmp_path)
     running = Processes(env, tmp_path)
     running.start("api")
     running.start("worker")
@@ -143,9 +136,8 @@ class Load:
         return body["data"]
 
     async def register(self, name: str) -> User:
-        data = await self.call(
-            REGISTER, {"u": name, "e": f"{name}@example.com", "p": STRONG_PASSWORD}
-        )
+        account = {"username": name, "email": f"{name}@example.com", "password": STRONG_PASSWORD}
+        data = await self.call(REGISTER, {"input": account})
         payload = data["register"]
         assert payload["errors"] == [], payload
         return User(payload["user"]["id"], payload["token"])
@@ -154,7 +146,7 @@ class Load:
         return await gather_limited(self.register(f"{prefix}{i}") for i in range(count))
 
     async def post(self, author: User, words: str) -> None:
-        data = await self.call(POST, {"t": words}, author.token)
+        data = await self.call(POST_TWEET, {"input": {"text": words}}, author.token)
         if data and data["postTweet"]["tweet"]:
             self.tweets.append(data["postTweet"]["tweet"]["id"])
 

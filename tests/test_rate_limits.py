@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from starling.config import Settings
-from tests.conftest import UNLIMITED
-from tests.support import STRONG_PASSWORD, Api, client_with
+from tests.support import STRONG_PASSWORD, UNLIMITED, Api, client_with
 
 LOGIN = """
 mutation($who: String!, $password: String!) {

@@ -8,10 +8,8 @@ a bad token closes the socket with 4403; logging out ends open subscriptions.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +20,8 @@ import websockets
 from redis.asyncio import Redis
 
 from starling.config import Settings
-from tests.conftest import UNLIMITED
 from tests.realtime_client import PROTOCOLS, Subscription, data_of
-from tests.support import STRONG_PASSWORD, free_port, run_sql, wait_ready
+from tests.support import STARLING, STRONG_PASSWORD, free_port, run_sql, service_env, wait_ready
 
 HOME_SUB = "subscription { homeTimeline { id text author { username } } }"
 NOTIFICATIONS_SUB = "subscription { notifications { kind actorCount actors { username } } }"
@@ -33,21 +30,13 @@ ENGAGEMENT_SUB = "subscription($id: ID!) { tweetEngagement(id: $id) { likeCount 
 
 class Cluster:
     def __init__(self, settings: Settings, tmp: Path) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
-        self.env.update(
-            STARLING_DATABASE_URL=str(settings.database_url),
-            STARLING_REDIS_URL=str(settings.redis_url),
-            STARLING_DATA_DIR=str(tmp),
-            STARLING_ARGON2_TIME_COST="1",
-            STARLING_ARGON2_MEMORY_COST_KIB="64",
-            **{f"STARLING_{name.upper()}": value for name, value in UNLIMITED.items()},
-        )
+        self.env = service_env(settings, tmp)
         self.ports = [free_port(), free_port()]
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs = tmp
 
     def start(self) -> None:
-        binary = str(Path(sys.executable).parent / "starling")
+        binary = str(STARLING)
         commands = [[binary, "serve", "--no-worker", "--port", str(p)] for p in self.ports]
         commands.append([binary, "worker"])
         for index, command in enumerate(commands):

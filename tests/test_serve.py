@@ -6,23 +6,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support import STRONG_PASSWORD, free_port, wait_ready
+from tests.support import STARLING, STRONG_PASSWORD, free_port, wait_ready
 
 
 def test_serve_starts_on_embedded_services(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
     env.update(STARLING_DATA_DIR=str(tmp_path / "var"), STARLING_PORT=str(port))
-    starling = Path(sys.executable).parent / "starling"
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(starling), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(STARLING), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -18,8 +18,7 @@ import httpx
 import pytest
 
 from starling.config import Settings
-from tests.conftest import UNLIMITED
-from tests.support import STRONG_PASSWORD, free_port, wait_ready
+from tests.support import STARLING, STRONG_PASSWORD, free_port, service_env, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("STARLING_FUZZ_EXAMPLES", "10"))
@@ -34,20 +33,11 @@ class Server:
 def server(test_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("fuzz")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
-    env.update(
-        STARLING_DATABASE_URL=str(test_settings.database_url),
-        STARLING_REDIS_URL=str(test_settings.redis_url),
-        STARLING_DATA_DIR=str(tmp),
-        STARLING_ARGON2_TIME_COST="1",
-        STARLING_ARGON2_MEMORY_COST_KIB="64",
-        **{f"STARLING_{name.upper()}": value for name, value in UNLIMITED.items()},
-    )
+    env = service_env(test_settings, tmp)
     log_path = tmp / "serve.log"
-    starling = Path(sys.executable).parent / "starling"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(starling), "serve", "--port", str(port)],
+            [str(STARLING), "serve", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
