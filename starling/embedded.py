@@ -2,12 +2,16 @@
 
 A newcomer needs nothing installed but Python: ``ensure_services`` starts what is missing in
 ``Settings.data_dir`` and returns settings that point at it. The servers live as long as this
-process (pgserver keeps PostgreSQL running for other processes that share the data directory).
+process (pgserver keeps PostgreSQL running for other processes that share the data directory):
+both stop from ``atexit`` handlers, so SIGTERM and SIGHUP are turned into an ordinary exit.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,24 @@ def ensure_services(settings: Settings) -> Settings:
         updates["database_url"] = _start_postgres(settings.data_dir.resolve() / "postgres")
     if not settings.redis_url:
         updates["redis_url"] = _start_redis(settings.data_dir.resolve() / "redis")
-    return settings.model_copy(update=updates) if updates else settings
+    if not updates:
+        return settings
+    _exit_cleanly_on_termination()
+    return settings.model_copy(update=updates)
+
+
+def _exit_cleanly_on_termination() -> None:
+    """Python dies on SIGTERM and SIGHUP without running ``atexit``, which would leave the embedded
+    servers running (uvicorn re-raises a SIGTERM it handled once it has shut down). Raising
+    SystemExit instead unwinds the process normally."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def exit_on(signum: int, _frame: object) -> None:
+        sys.exit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, exit_on)
 
 
 def _start_postgres(data_dir: Path) -> str:
