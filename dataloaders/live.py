@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Row
 from strawberry.dataloader import DataLoader
 
 from starling.db import Database
 from starling.queries import home, tweets, users
+from starling.records import TweetRecord, UserRecord
 
 
 @dataclass(frozen=True)
 class Delivery:
-    tweet: Row[Any]
-    author: Row[Any] | None
+    tweet: TweetRecord
+    author: UserRecord | None
 
 
 class LiveDeliveries:
@@ -45,7 +44,8 @@ class LiveDeliveries:
         tweet_ids = list(viewers_by_tweet)
         # Read whatever their visibility: viewers_who_get applies the rule for each viewer.
         found = {
-            row.id: row for row in await self._db.rows(tweets.TWEETS_BY_IDS, {"ids": tweet_ids})
+            row.id: TweetRecord.of(row)
+            for row in await self._db.rows(tweets.TWEETS_BY_IDS, {"ids": tweet_ids})
         }
         author_ids = list({row.author_id for row in found.values()})
         authors = dict(zip(author_ids, await users.users_by_ids(self._db, author_ids), strict=True))

@@ -7,25 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import Row
 from strawberry.dataloader import DataLoader
 
 from starling.core import Core
-from starling.models import Tweet
 from starling.queries import graph, tweets, users
 from starling.queries.tweets import TweetCounts, TweetViewerState
 from starling.queries.users import UserCounts
+from starling.records import TweetRecord, TweetVersionRecord, UserRecord
 from starling.visibility import NO_RELATIONSHIP, Relationship
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-# Batched reads return Core rows with the models' attribute names (no ORM instances: cheaper).
-UserRow = Row[Any]
-TweetRow = Row[Any]
-VersionRow = Row[Any]
 
 
 def _loader(load: Callable[[list[K]], Awaitable[Sequence[V]]]) -> DataLoader[K, V]:
@@ -44,12 +38,12 @@ class Loaders:
     # --- users -------------------------------------------------------------------------------
 
     @cached_property
-    def user_by_id(self) -> DataLoader[int, UserRow | None]:
+    def user_by_id(self) -> DataLoader[int, UserRecord | None]:
         return _loader(lambda ids: users.users_by_ids(self._db, ids))
 
     @cached_property
-    def user_by_username(self) -> DataLoader[str, UserRow | None]:
-        async def load(names: list[str]) -> list[UserRow | None]:
+    def user_by_username(self) -> DataLoader[str, UserRecord | None]:
+        async def load(names: list[str]) -> list[UserRecord | None]:
             found = await users.users_by_usernames(self._db, names)
             for user in found:
                 if user is not None:
@@ -76,14 +70,14 @@ class Loaders:
     # --- tweets ------------------------------------------------------------------------------
 
     @cached_property
-    def tweet(self) -> DataLoader[int, TweetRow | None]:
+    def tweet(self) -> DataLoader[int, TweetRecord | None]:
         """Tweets the viewer may see; None for missing, deleted or hidden ones."""
         return _loader(lambda ids: tweets.visible_tweets_by_ids(self._db, self.viewer_id, ids))
 
-    def prime_tweets(self, rows: Sequence[Tweet | TweetRow]) -> None:
+    def prime_tweets(self, records: Sequence[TweetRecord]) -> None:
         """Tweets a list query already read (with the same visibility rule)."""
-        for row in rows:
-            self.tweet.prime(row.id, row)
+        for tweet in records:
+            self.tweet.prime(tweet.id, tweet)
 
     @cached_property
     def tweet_counts(self) -> DataLoader[int, TweetCounts]:
@@ -103,8 +97,8 @@ class Loaders:
         return _loader(lambda ids: tweets.hashtags_by_tweet_ids(self._db, ids))
 
     @cached_property
-    def mentions(self) -> DataLoader[int, list[UserRow]]:
-        async def load(ids: list[int]) -> list[list[UserRow]]:
+    def mentions(self) -> DataLoader[int, list[UserRecord]]:
+        async def load(ids: list[int]) -> list[list[UserRecord]]:
             found = await tweets.mentioned_users_by_tweet_ids(self._db, ids)
             for users_of_tweet in found:
                 for user in users_of_tweet:
@@ -114,5 +108,5 @@ class Loaders:
         return DataLoader(load_fn=load)
 
     @cached_property
-    def versions(self) -> DataLoader[int, list[VersionRow]]:
+    def versions(self) -> DataLoader[int, list[TweetVersionRecord]]:
         return _loader(lambda ids: tweets.versions_by_tweet_ids(self._db, ids))

@@ -30,7 +30,7 @@ async def register(info: Info, input: RegisterInput) -> AuthPayload:
         display_name=input.display_name,
         user_agent=info.context.user_agent,
     )
-    return AuthPayload(token=result.token, user=User.from_model(result.user))
+    return AuthPayload(token=result.token, user=User.from_record(result.user))
 
 
 @returns_errors_in(AuthPayload)
@@ -43,7 +43,7 @@ async def login(info: Info, input: LoginInput) -> AuthPayload:
         client_ip=info.context.client_ip,
         user_agent=info.context.user_agent,
     )
-    return AuthPayload(token=result.token, user=User.from_model(result.user))
+    return AuthPayload(token=result.token, user=User.from_record(result.user))
 
 
 async def logout(info: Info) -> LogoutPayload:
@@ -63,16 +63,16 @@ async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfile
     }
     user = await accounts.update_profile(info.context.core, viewer_id, changes)
     info.context.loaders.user_by_id.prime(user.id, user, force=True)
-    return UpdateProfilePayload(user=User.from_model(user))
+    return UpdateProfilePayload(user=User.from_record(user))
 
 
 async def viewer(info: Info) -> User | None:
     if info.context.viewer_id is None:
         return None
     user = await info.context.loaders.user_by_id.load(info.context.viewer_id)
-    return User.from_model(user) if user is not None else None
+    return User.from_record(user) if user is not None else None
 
 
 async def user(info: Info, username: str) -> User | None:
     found = await info.context.loaders.user_by_username.load(username.strip().lstrip("@"))
-    return User.from_model(found) if found is not None else None
+    return User.from_record(found) if found is not None else None

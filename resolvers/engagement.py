@@ -40,4 +40,4 @@ async def retweet(info: Info, id: strawberry.ID) -> RetweetPayload:
     the_retweet, original = await engagement.retweet(
         info.context.core, viewer_id, decode_id(id, "Tweet")
     )
-    return RetweetPayload(retweet=Tweet.from_model(the_retweet), tweet=Tweet.from_model(original))
+    return RetweetPayload(retweet=Tweet.from_record(the_retweet), tweet=Tweet.from_record(original))

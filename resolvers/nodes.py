@@ -24,15 +24,15 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     type_name, db_id = decoded
     if type_name == "User":
         user = await info.context.loaders.user_by_id.load(db_id)
-        return User.from_model(user) if user is not None else None
+        return User.from_record(user) if user is not None else None
     if type_name == "Tweet":
         tweet = await info.context.loaders.tweet.load(db_id)
-        return Tweet.from_model(tweet) if tweet is not None else None
+        return Tweet.from_record(tweet) if tweet is not None else None
     if type_name == "Notification" and info.context.viewer_id is not None:
         found = await notification_queries.by_id(
             info.context.core.db, info.context.viewer_id, db_id
         )
-        return Notification.from_model(found) if found is not None else None
+        return Notification.from_record(found) if found is not None else None
     return None
 
 

@@ -20,7 +20,7 @@ async def notifications_page(
     page = await notification_queries.notifications(
         info.context.core.db, viewer_id, page_request(first, after)
     )
-    return Connection[Notification].from_page(page, Notification.from_model)
+    return Connection[Notification].from_page(page, Notification.from_record)
 
 
 async def unread_notifications_count(info: Info) -> int:

@@ -12,30 +12,30 @@ from schema.connections import Connection
 from schema.context import Info
 from schema.payloads import FollowPayload, FollowStatus, RelationshipPayload
 from schema.users import User, user_connection
-from starling import models
 from starling.core import Core
 from starling.queries import graph as graph_queries
 from starling.queries.pagination import page_request
+from starling.records import UserRecord
 from starling.services import relationships
 
 
 def _follow(
-    action: Callable[[Core, int, int], Awaitable[tuple[models.User, relationships.FollowStatus]]],
+    action: Callable[[Core, int, int], Awaitable[tuple[UserRecord, relationships.FollowStatus]]],
     budget: Action | None = None,
 ) -> Callable[[Info, strawberry.ID], Awaitable[FollowPayload]]:
     async def wrap(
-        info: Info, result: tuple[models.User, relationships.FollowStatus]
+        info: Info, result: tuple[UserRecord, relationships.FollowStatus]
     ) -> FollowPayload:
-        return FollowPayload(user=User.from_model(result[0]), status=FollowStatus(result[1].value))
+        return FollowPayload(user=User.from_record(result[0]), status=FollowStatus(result[1].value))
 
     return viewer_acts_on("User", FollowPayload, action, wrap, budget)
 
 
 def _relationship(
-    action: Callable[[Core, int, int], Awaitable[models.User]],
+    action: Callable[[Core, int, int], Awaitable[UserRecord]],
 ) -> Callable[[Info, strawberry.ID], Awaitable[RelationshipPayload]]:
-    async def wrap(info: Info, user: models.User) -> RelationshipPayload:
-        return RelationshipPayload(user=User.from_model(user))
+    async def wrap(info: Info, user: UserRecord) -> RelationshipPayload:
+        return RelationshipPayload(user=User.from_record(user))
 
     return viewer_acts_on("User", RelationshipPayload, action, wrap)
 

@@ -55,7 +55,7 @@ async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
             delivery = await live.home_tweet(int(data), viewer_id)
             if delivery is not None:
                 info.context.loaders = Loaders(core, viewer_id)  # fresh counts per event
-                yield Tweet.from_model(delivery.tweet, Prefetched(author=delivery.author))
+                yield Tweet.from_record(delivery.tweet, Prefetched(author=delivery.author))
 
 
 async def notifications(info: Info) -> AsyncGenerator[Notification, None]:
@@ -73,7 +73,7 @@ async def notifications(info: Info) -> AsyncGenerator[Notification, None]:
             found = await notification_queries.by_id(core.db, viewer_id, int(data))
             if found is not None:
                 info.context.loaders = Loaders(core, viewer_id)
-                yield Notification.from_model(found)
+                yield Notification.from_record(found)
 
 
 async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[TweetEngagement, None]:

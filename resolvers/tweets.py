@@ -47,7 +47,7 @@ async def post_tweet(info: Info, input: PostTweetInput) -> PostTweetPayload:
         idempotency_key=input.idempotency_key,
     )
     info.context.loaders.prime_tweets([posted.tweet])
-    return PostTweetPayload(tweet=Tweet.from_model(posted.tweet))
+    return PostTweetPayload(tweet=Tweet.from_record(posted.tweet))
 
 
 @returns_errors_in(EditTweetPayload)
@@ -56,7 +56,7 @@ async def edit_tweet(info: Info, input: EditTweetInput) -> EditTweetPayload:
     edited = await tweets.edit_tweet(
         info.context.core, editor_id, decode_id(input.id, "Tweet"), input.text
     )
-    return EditTweetPayload(tweet=Tweet.from_model(edited))
+    return EditTweetPayload(tweet=Tweet.from_record(edited))
 
 
 @returns_errors_in(DeleteTweetPayload)

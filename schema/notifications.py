@@ -11,6 +11,7 @@ from schema.context import Info
 from schema.errors import UserError
 from schema.node import Node, to_global_id
 from starling import models
+from starling.records import NotificationRecord
 
 if TYPE_CHECKING:
     from schema.tweets import Tweet
@@ -37,7 +38,7 @@ class Notification(Node):
     tweet_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_model(cls, notification: models.Notification) -> Notification:
+    def from_record(cls, notification: NotificationRecord) -> Notification:
         return cls(
             id=to_global_id("Notification", notification.id),
             kind=notification.kind,
@@ -54,7 +55,7 @@ class Notification(Node):
         from schema.users import User
 
         found = await info.context.loaders.user_by_id.load_many(self.actor_ids)
-        return [User.from_model(user) for user in found if user is not None]
+        return [User.from_record(user) for user in found if user is not None]
 
     @strawberry.field(description="The tweet it is about, if any and if the viewer may see it.")
     async def tweet(self, info: Info) -> TweetType | None:

@@ -15,10 +15,10 @@ from schema.connections import Connection
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.selection import subfield_names
-from starling import models
 from starling.queries import tweets as tweet_queries
 from starling.queries.pagination import page_request
 from starling.queries.tweets import TweetCounts, TweetViewerState
+from starling.records import TweetRecord, UserRecord
 
 if TYPE_CHECKING:
     from schema.users import User
@@ -42,7 +42,7 @@ class Prefetched:
     """What a list resolver already loaded for a tweet in one batch, so the fields that show it
     are plain (no coroutine per field). Anything missing is loaded through the dataloaders."""
 
-    author: Any = None
+    author: UserRecord | None = None
     counts: TweetCounts | None = None
     viewer_state: TweetViewerState | None = None
 
@@ -62,7 +62,7 @@ class Tweet(Node):
     prefetched: strawberry.Private[Prefetched | None] = None
 
     @classmethod
-    def from_model(cls, tweet: models.Tweet, prefetched: Prefetched | None = None) -> Tweet:
+    def from_record(cls, tweet: TweetRecord, prefetched: Prefetched | None = None) -> Tweet:
         return cls(
             id=to_global_id("Tweet", tweet.id),
             text=tweet.text,
@@ -82,7 +82,7 @@ class Tweet(Node):
         from schema.users import User
 
         if self.prefetched is not None and self.prefetched.author is not None:
-            return User.from_model(self.prefetched.author)
+            return User.from_record(self.prefetched.author)
         return self._load_author(info)  # type: ignore[return-value]
 
     async def _load_author(self, info: Info) -> User:
@@ -90,7 +90,7 @@ class Tweet(Node):
 
         author = await info.context.loaders.user_by_id.load(self.author_id)
         assert author is not None  # tweets go with their author (ON DELETE CASCADE)
-        return User.from_model(author)
+        return User.from_record(author)
 
     @strawberry.field(
         description="The id of the conversation's first tweet when the viewer may see that "
@@ -129,7 +129,7 @@ class Tweet(Node):
         from schema.users import User
 
         return [
-            User.from_model(user) for user in await info.context.loaders.mentions.load(self.db_id)
+            User.from_record(user) for user in await info.context.loaders.mentions.load(self.db_id)
         ]
 
     @strawberry.field
@@ -203,14 +203,14 @@ async def visible_tweet(info: Info, tweet_id: int | None) -> Tweet | None:
     if tweet_id is None:
         return None
     tweet = await info.context.loaders.tweet.load(tweet_id)
-    return Tweet.from_model(tweet) if tweet is not None else None
+    return Tweet.from_record(tweet) if tweet is not None else None
 
 
 async def _attribute(pending: Awaitable[Any], name: str) -> Any:
     return getattr(await pending, name)
 
 
-async def tweet_connection(info: Info, page: tweet_queries.Page[models.Tweet]) -> Connection[Tweet]:
+async def tweet_connection(info: Info, page: tweet_queries.Page[TweetRecord]) -> Connection[Tweet]:
     """A page of tweets, with what the query shows of each loaded in one batch per kind."""
     loaders = info.context.loaders
     loaders.prime_tweets(page.items)
@@ -232,7 +232,7 @@ async def tweet_connection(info: Info, page: tweet_queries.Page[models.Tweet]) -
         )
         for i, tweet in enumerate(page.items)
     }
-    return Connection[Tweet].from_page(page, lambda t: Tweet.from_model(t, prefetched[t.id]))
+    return Connection[Tweet].from_page(page, lambda t: Tweet.from_record(t, prefetched[t.id]))
 
 
 async def _maybe(wanted: bool, load: Callable[[], Awaitable[list[Any]]]) -> list[Any] | None:

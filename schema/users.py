@@ -10,10 +10,10 @@ import strawberry
 from schema.connections import Connection
 from schema.context import Info
 from schema.node import Node, to_global_id
-from starling import models
 from starling.queries import graph as graph_queries
 from starling.queries import tweets as tweet_queries
 from starling.queries.pagination import page_request
+from starling.records import UserRecord
 from starling.visibility import Relationship, can_see_content_of
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class User(Node):
     private_email: strawberry.Private[str]
 
     @classmethod
-    def from_model(cls, user: models.User) -> User:
+    def from_record(cls, user: UserRecord) -> User:
         return cls(
             id=to_global_id("User", user.id),
             username=user.username,
@@ -161,7 +161,7 @@ class User(Node):
         return user_connection(info, page)
 
 
-def user_connection(info: Info, page: graph_queries.Page[models.User]) -> Connection[User]:
+def user_connection(info: Info, page: graph_queries.Page[UserRecord]) -> Connection[User]:
     for user in page.items:
         info.context.loaders.user_by_id.prime(user.id, user)
-    return Connection[User].from_page(page, User.from_model)
+    return Connection[User].from_page(page, User.from_record)

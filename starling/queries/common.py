@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -18,7 +18,15 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 from starling.db import Database
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
 
-T = TypeVar("T")
+
+class Readable(Protocol):
+    """A record type that reads itself from a row (``starling.records``)."""
+
+    @classmethod
+    def of(cls, source: object) -> Self: ...
+
+
+R = TypeVar("R", bound=Readable)
 
 
 def ids_param(name: str = "ids") -> BindParameter[list[int]]:
@@ -39,12 +47,13 @@ def id_list(ids: BindParameter[list[int]]) -> TableValuedAlias:
 
 async def newest_first_by_time(
     db: Database,
-    statement: Select[tuple[T]],
+    record: type[R],
+    statement: Select[Any],
     created_at: ColumnElement[Any],
     tiebreak_id: ColumnElement[int],
     request: PageRequest,
-) -> Page[T]:
-    """A page of ``statement``'s entities ordered by (created_at, id) descending.
+) -> Page[R]:
+    """A page of ``record``s read by ``statement``, ordered by (created_at, id) descending.
 
     For lists ordered by when a row was made (followers by follow time, likes by like time).
     The cursor is (microseconds since the epoch, id), so it is stable while new rows arrive.
@@ -58,8 +67,7 @@ async def newest_first_by_time(
         .order_by(created_at.desc(), tiebreak_id.desc())
         .limit(request.first + 1)
     )
-    async with db.read_session() as session:
-        rows = (await session.execute(statement)).all()
+    rows = await db.rows(statement)
     return page_from_rows(
-        [row[0] for row in rows], [(row.micros, row.tiebreak) for row in rows], request
+        [record.of(row) for row in rows], [(row.micros, row.tiebreak) for row in rows], request
     )

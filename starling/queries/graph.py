@@ -11,6 +11,7 @@ from starling.db import Database
 from starling.models import Block, Follower, Following, FollowRequest, Mute, User
 from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
 from starling.queries.pagination import Page, PageRequest
+from starling.records import USER_COLUMNS, UserRecord
 from starling.visibility import NO_RELATIONSHIP, Relationship
 
 
@@ -57,30 +58,30 @@ async def relationships(db: Database, viewer_id: int, ids: Sequence[int]) -> lis
     return [by_id.get(i, NO_RELATIONSHIP) for i in ids]
 
 
-async def followers(db: Database, user_id: int, request: PageRequest) -> Page[User]:
-    statement = select(User).join(
+async def followers(db: Database, user_id: int, request: PageRequest) -> Page[UserRecord]:
+    statement = select(*USER_COLUMNS).join(
         Follower, and_(Follower.follower_id == User.id, Follower.user_id == user_id)
     )
     return await newest_first_by_time(
-        db, statement, Follower.created_at, Follower.follower_id, request
+        db, UserRecord, statement, Follower.created_at, Follower.follower_id, request
     )
 
 
-async def following(db: Database, user_id: int, request: PageRequest) -> Page[User]:
-    statement = select(User).join(
+async def following(db: Database, user_id: int, request: PageRequest) -> Page[UserRecord]:
+    statement = select(*USER_COLUMNS).join(
         Following, and_(Following.following_id == User.id, Following.user_id == user_id)
     )
     return await newest_first_by_time(
-        db, statement, Following.created_at, Following.following_id, request
+        db, UserRecord, statement, Following.created_at, Following.following_id, request
     )
 
 
-async def follow_requests(db: Database, user_id: int, request: PageRequest) -> Page[User]:
+async def follow_requests(db: Database, user_id: int, request: PageRequest) -> Page[UserRecord]:
     """Pending requests to follow ``user_id``, newest first."""
-    statement = select(User).join(
+    statement = select(*USER_COLUMNS).join(
         FollowRequest,
         and_(FollowRequest.requester_id == User.id, FollowRequest.target_id == user_id),
     )
     return await newest_first_by_time(
-        db, statement, FollowRequest.created_at, FollowRequest.requester_id, request
+        db, UserRecord, statement, FollowRequest.created_at, FollowRequest.requester_id, request
     )

@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Row, Select, any_, bindparam, exists, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, exists, or_, select
 
 from starling import ids
 from starling.db import Database
 from starling.models import Follower, Following, Tweet, User
 from starling.queries.common import VIEWER, id_list, ids_param
+from starling.records import TWEET_COLUMNS, TweetRecord
 from starling.storage.timelines import Entry
 from starling.visibility import not_muted, tweet_visible
 
@@ -29,17 +30,17 @@ def in_home_of(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     )
 
 
-_HOME_TWEETS_BY_IDS = select(*Tweet.__table__.c).where(
+_HOME_TWEETS_BY_IDS = select(*TWEET_COLUMNS).where(
     Tweet.id == any_(ids_param()), in_home_of(VIEWER)
 )
 
 
-async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Row[Any]]:
+async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -> list[TweetRecord]:
     """The tweets among ``ids`` that belong in the viewer's home timeline, in the order given."""
     if not ids:
         return []
     rows = await db.rows(_HOME_TWEETS_BY_IDS, {"ids": list(ids), "viewer_id": viewer_id})
-    by_id = {tweet.id: tweet for tweet in rows}
+    by_id = {row.id: TweetRecord.of(row) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -80,7 +81,7 @@ FIRST_WINDOW = timedelta(days=1)
 
 async def home_tweets_from_postgres(
     db: Database, viewer_id: int, before: int | None, limit: int
-) -> list[Row[Any]]:
+) -> list[TweetRecord]:
     """Fan-out on read: the newest tweets of the viewer and everyone they follow.
 
     Candidates come from a window of time below ``before`` that widens until the page is full
@@ -93,7 +94,7 @@ async def home_tweets_from_postgres(
     high = before if before is not None else ids.MAX_ID + 1
     top = datetime.now(UTC) if before is None else ids.id_timestamp(before)
     window = FIRST_WINDOW
-    found: list[Row[Any]] = []
+    found: list[TweetRecord] = []
     while len(found) < limit and high > 0:
         low = ids.lowest_id_at(top - window)
         candidates = [

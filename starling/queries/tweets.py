@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, any_, exists, select
+from sqlalchemy import ColumnElement, Select, any_, exists, select
 
 from starling.db import Database
 from starling.models import (
@@ -24,6 +24,14 @@ from starling.models import (
 )
 from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
+from starling.records import (
+    TWEET_COLUMNS,
+    USER_COLUMNS,
+    VERSION_COLUMNS,
+    TweetRecord,
+    TweetVersionRecord,
+    UserRecord,
+)
 from starling.storage import counters
 from starling.visibility import not_muted, tweet_visible
 
@@ -44,13 +52,12 @@ class TweetViewerState:
     bookmarked: bool = False
 
 
-_TWEETS = Tweet.__table__.c
-TWEETS_BY_IDS = select(*_TWEETS).where(Tweet.id == any_(ids_param()))
+TWEETS_BY_IDS = select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()))
 """Tweets by id whatever their visibility: only for callers that apply the rule themselves."""
-_VISIBLE_TO_ANONYMOUS = select(*_TWEETS).where(
+_VISIBLE_TO_ANONYMOUS = select(*TWEET_COLUMNS).where(
     Tweet.id == any_(ids_param()), tweet_visible(Tweet, None)
 )
-_VISIBLE_TO_VIEWER = select(*_TWEETS).where(
+_VISIBLE_TO_VIEWER = select(*TWEET_COLUMNS).where(
     Tweet.id == any_(ids_param()), tweet_visible(Tweet, VIEWER)
 )
 _COUNTS = counters.live_counts("tweet", ids_param())
@@ -58,13 +65,13 @@ _HASHTAGS = select(TweetHashtag.tweet_id, TweetHashtag.tag).where(
     TweetHashtag.tweet_id == any_(ids_param())
 )
 _MENTIONED_USERS = (
-    select(TweetMention.tweet_id.label("mention_of"), *User.__table__.c)
+    select(TweetMention.tweet_id.label("mention_of"), *USER_COLUMNS)
     .join(User, User.id == TweetMention.user_id)
     .where(TweetMention.tweet_id == any_(ids_param()))
     .order_by(TweetMention.tweet_id, User.username)
 )
 _VERSIONS = (
-    select(*TweetVersion.__table__.c)
+    select(*VERSION_COLUMNS)
     .where(TweetVersion.tweet_id == any_(ids_param()))
     .order_by(TweetVersion.tweet_id, TweetVersion.number)
 )
@@ -94,13 +101,13 @@ _VIEWER_STATES = _viewer_states()
 
 async def visible_tweets_by_ids(
     db: Database, viewer_id: int | None, ids: Sequence[int]
-) -> list[Row[Any] | None]:
-    """Tweet rows the viewer may see (the Tweet model's attribute names), None for the rest."""
+) -> list[TweetRecord | None]:
+    """Tweets the viewer may see, in the order asked; None for the rest."""
     if viewer_id is None:
         rows = await db.rows(_VISIBLE_TO_ANONYMOUS, {"ids": list(ids)})
     else:
         rows = await db.rows(_VISIBLE_TO_VIEWER, {"ids": list(ids), "viewer_id": viewer_id})
-    by_id = {row.id: row for row in rows}
+    by_id = {row.id: TweetRecord.of(row) for row in rows}
     return [by_id.get(i) for i in ids]
 
 
@@ -122,18 +129,18 @@ async def hashtags_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[s
     return [sorted(grouped.get(i, [])) for i in ids]
 
 
-async def mentioned_users_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[Row[Any]]]:
+async def mentioned_users_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[UserRecord]]:
     """The users each tweet mentions, read with the mentions (one statement, no second hop)."""
-    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    grouped: dict[int, list[UserRecord]] = defaultdict(list)
     for row in await db.rows(_MENTIONED_USERS, {"ids": list(ids)}):
-        grouped[row.mention_of].append(row)
+        grouped[row.mention_of].append(UserRecord.of(row))
     return [grouped.get(i, []) for i in ids]
 
 
-async def versions_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[Row[Any]]]:
-    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+async def versions_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[TweetVersionRecord]]:
+    grouped: dict[int, list[TweetVersionRecord]] = defaultdict(list)
     for version in await db.rows(_VERSIONS, {"ids": list(ids)}):
-        grouped[version.tweet_id].append(version)
+        grouped[version.tweet_id].append(TweetVersionRecord.of(version))
     return [grouped.get(i, []) for i in ids]
 
 
@@ -146,16 +153,22 @@ async def viewer_tweet_states(
     return [by_id.get(i, TweetViewerState()) for i in ids]
 
 
+def _tweets_where(*where: ColumnElement[bool]) -> Select[Any]:
+    return select(*TWEET_COLUMNS).where(*where)
+
+
 async def _tweet_page(
-    db: Database, statement: Select[tuple[Tweet]], request: PageRequest
-) -> Page[Tweet]:
-    """Newest first by id; the cursor is the id."""
+    db: Database, statement: Select[Any], request: PageRequest, oldest_first: bool = False
+) -> Page[TweetRecord]:
+    """By id (newest first unless asked otherwise); the cursor is the id."""
     after = int_key(request)
     if after is not None:
-        statement = statement.where(Tweet.id < after[0])
-    statement = statement.order_by(Tweet.id.desc()).limit(request.first + 1)
-    async with db.read_session() as session:
-        rows = list((await session.scalars(statement)).all())
+        statement = statement.where(Tweet.id > after[0] if oldest_first else Tweet.id < after[0])
+    order = Tweet.id if oldest_first else Tweet.id.desc()
+    rows = [
+        TweetRecord.of(row)
+        for row in await db.rows(statement.order_by(order).limit(request.first + 1))
+    ]
     return page_from_rows(rows, [(t.id,) for t in rows], request)
 
 
@@ -165,9 +178,9 @@ async def profile_tweets(
     author_id: int,
     include_replies: bool,
     request: PageRequest,
-) -> Page[Tweet]:
+) -> Page[TweetRecord]:
     """A user's tweets and retweets; replies only when asked. Muting does not hide a profile."""
-    statement = select(Tweet).where(Tweet.author_id == author_id, tweet_visible(Tweet, viewer_id))
+    statement = _tweets_where(Tweet.author_id == author_id, tweet_visible(Tweet, viewer_id))
     if not include_replies:
         statement = statement.where(Tweet.reply_to_tweet_id.is_(None))
     return await _tweet_page(db, statement, request)
@@ -175,39 +188,31 @@ async def profile_tweets(
 
 async def replies(
     db: Database, viewer_id: int | None, tweet_id: int, request: PageRequest
-) -> Page[Tweet]:
+) -> Page[TweetRecord]:
     """Direct replies, oldest first (reading order), without muted authors."""
-    statement = select(Tweet).where(
+    statement = _tweets_where(
         Tweet.reply_to_tweet_id == tweet_id,
         tweet_visible(Tweet, viewer_id),
         not_muted(Tweet, viewer_id),
     )
-    after = int_key(request)
-    if after is not None:
-        statement = statement.where(Tweet.id > after[0])
-    statement = statement.order_by(Tweet.id).limit(request.first + 1)
-    async with db.read_session() as session:
-        rows = list((await session.scalars(statement)).all())
-    return page_from_rows(rows, [(t.id,) for t in rows], request)
+    return await _tweet_page(db, statement, request, oldest_first=True)
 
 
 async def liked_tweets(
     db: Database, viewer_id: int | None, user_id: int, request: PageRequest
-) -> Page[Tweet]:
-    statement = (
-        select(Tweet)
-        .join(Like, Like.tweet_id == Tweet.id)
-        .where(Like.user_id == user_id, tweet_visible(Tweet, viewer_id))
-    )
-    return await newest_first_by_time(db, statement, Like.created_at, Like.tweet_id, request)
-
-
-async def bookmarked_tweets(db: Database, user_id: int, request: PageRequest) -> Page[Tweet]:
-    statement = (
-        select(Tweet)
-        .join(Bookmark, Bookmark.tweet_id == Tweet.id)
-        .where(Bookmark.user_id == user_id, tweet_visible(Tweet, user_id))
+) -> Page[TweetRecord]:
+    statement = _tweets_where(Like.user_id == user_id, tweet_visible(Tweet, viewer_id)).join(
+        Like, Like.tweet_id == Tweet.id
     )
     return await newest_first_by_time(
-        db, statement, Bookmark.created_at, Bookmark.tweet_id, request
+        db, TweetRecord, statement, Like.created_at, Like.tweet_id, request
+    )
+
+
+async def bookmarked_tweets(db: Database, user_id: int, request: PageRequest) -> Page[TweetRecord]:
+    statement = _tweets_where(Bookmark.user_id == user_id, tweet_visible(Tweet, user_id)).join(
+        Bookmark, Bookmark.tweet_id == Tweet.id
+    )
+    return await newest_first_by_time(
+        db, TweetRecord, statement, Bookmark.created_at, Bookmark.tweet_id, request
     )

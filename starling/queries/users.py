@@ -4,33 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Row, String, any_, bindparam, func, select
+from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from starling.db import Database
 from starling.models import User
 from starling.queries.common import ids_param
+from starling.records import USER_COLUMNS, UserRecord
 from starling.storage import counters
 
-_USERS_BY_IDS = select(*User.__table__.c).where(User.id == any_(ids_param()))
-_USERS_BY_NAMES = select(*User.__table__.c).where(
+_USERS_BY_IDS = select(*USER_COLUMNS).where(User.id == any_(ids_param()))
+_USERS_BY_NAMES = select(*USER_COLUMNS).where(
     func.lower(User.username) == any_(bindparam("names", type_=ARRAY(String)))
 )
 _COUNTS = counters.live_counts("user", ids_param())
 
 
-async def users_by_ids(db: Database, ids: Sequence[int]) -> list[Row[Any] | None]:
-    """User rows (with the User model's attribute names) in the order asked, None if missing."""
-    by_id = {row.id: row for row in await db.rows(_USERS_BY_IDS, {"ids": list(ids)})}
+async def users_by_ids(db: Database, ids: Sequence[int]) -> list[UserRecord | None]:
+    """Users in the order asked, None where missing."""
+    rows = await db.rows(_USERS_BY_IDS, {"ids": list(ids)})
+    by_id = {row.id: UserRecord.of(row) for row in rows}
     return [by_id.get(i) for i in ids]
 
 
-async def users_by_usernames(db: Database, usernames: Sequence[str]) -> list[Row[Any] | None]:
+async def users_by_usernames(db: Database, usernames: Sequence[str]) -> list[UserRecord | None]:
     lowered = [name.lower() for name in usernames]
     rows = await db.rows(_USERS_BY_NAMES, {"names": lowered})
-    by_name = {row.username.lower(): row for row in rows}
+    by_name = {row.username.lower(): UserRecord.of(row) for row in rows}
     return [by_name.get(name) for name in lowered]
 
 

@@ -25,6 +25,7 @@ from starling.core import Core
 from starling.errors import DomainError, ErrorCode, ErrorCollector, RateLimited
 from starling.events import ProtectionChanged
 from starling.models import Tweet, User, UserSettings, UserStats
+from starling.records import UserRecord
 from starling.services import counting
 from starling.services.targets import is_protected
 from starling.storage import rate_limits, sessions
@@ -43,7 +44,7 @@ COMMON_PASSWORDS_CHECKED = 10_000
 @dataclass(frozen=True)
 class AuthResult:
     token: str
-    user: User
+    user: UserRecord
 
 
 @cache
@@ -204,7 +205,7 @@ async def register(
         # Lost a race with another registration between the check and the insert.
         raise _taken_error(exc) from exc
     token = await sessions.create(core, user.id, user_agent)
-    return AuthResult(token=token, user=user)
+    return AuthResult(token=token, user=UserRecord.of(user))
 
 
 def _taken_error(exc: IntegrityError) -> DomainError:
@@ -260,7 +261,7 @@ async def login(
                 update(User).where(User.id == user.id).values(password_hash=new_hash)
             )
     token = await sessions.create(core, user.id, user_agent)
-    return AuthResult(token=token, user=user)
+    return AuthResult(token=token, user=UserRecord.of(user))
 
 
 KNOWN_IP_SECONDS = 90 * 86400
@@ -303,7 +304,7 @@ async def logout(core: Core, token: str) -> None:
 PROFILE_FIELDS = ("display_name", "bio", "location", "website", "protected", "region")
 
 
-async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> User:
+async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> UserRecord:
     """Apply the fields present in ``changes`` (a None value clears an optional field)."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
@@ -344,7 +345,7 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
         user = await session.get(User, user_id, populate_existing=True)
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.")
-    return user
+    return UserRecord.of(user)
 
 
 async def _protection_deltas(session: AsyncSession, user_id: int, protected: bool) -> list[Delta]:

@@ -22,6 +22,7 @@ from starling.events import (
     TweetUnliked,
 )
 from starling.models import Bookmark, Like, Tweet, TweetStats
+from starling.records import TweetRecord
 from starling.services import counting
 from starling.services.targets import existing_original, is_protected, visible_original
 from starling.storage.counters import Delta
@@ -71,7 +72,7 @@ def _count_like(work: UnitOfWork, tweet_id: int, user_id: int, amount: int) -> N
     )
 
 
-async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet]:
+async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[TweetRecord, TweetRecord]:
     """(the retweet, the original). Retweeting again returns the existing retweet."""
     async with unit_of_work(core) as work:
         session = work.session
@@ -123,7 +124,7 @@ async def retweet(core: Core, user_id: int, tweet_id: int) -> tuple[Tweet, Tweet
             )
         )
     assert the_retweet is not None
-    return the_retweet, original
+    return TweetRecord.of(the_retweet), TweetRecord.of(original)
 
 
 async def undo_retweet(core: Core, user_id: int, tweet_id: int) -> int:

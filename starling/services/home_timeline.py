@@ -10,9 +10,9 @@ import logging
 from redis.exceptions import RedisError
 
 from starling.core import Core
-from starling.models import Tweet
 from starling.queries import home
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
+from starling.records import TweetRecord
 from starling.storage.timelines import Entry
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ REBUILD_JOB = "rebuild_home_timeline"
 MAX_ROUNDS = 4  # Redis reads per page before continuing from PostgreSQL
 
 
-async def read(core: Core, viewer_id: int, request: PageRequest) -> Page[Tweet]:
+async def read(core: Core, viewer_id: int, request: PageRequest) -> Page[TweetRecord]:
     after = int_key(request)
     before = after[0] if after else None
     wanted = request.first + 1
@@ -31,7 +31,7 @@ async def read(core: Core, viewer_id: int, request: PageRequest) -> Page[Tweet]:
         return page_from_rows(rows, [(t.id,) for t in rows], request)
 
     celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
-    collected: list[Tweet] = []
+    collected: list[TweetRecord] = []
     for _ in range(MAX_ROUNDS):
         batch = max(2 * (wanted - len(collected)), 20)
         merged = _merge(

@@ -21,7 +21,8 @@ from starling.events import (
     FollowRemoved,
     FollowRequested,
 )
-from starling.models import Block, Follower, Following, FollowRequest, Mute, User
+from starling.models import Block, Follower, Following, FollowRequest, Mute
+from starling.records import UserRecord
 from starling.services.targets import existing_user
 from starling.storage.counters import Delta
 from starling.unit_of_work import UnitOfWork, unit_of_work
@@ -33,7 +34,7 @@ class FollowStatus(StrEnum):
     NOT_FOLLOWING = "not_following"
 
 
-async def follow(core: Core, follower_id: int, target_id: int) -> tuple[User, FollowStatus]:
+async def follow(core: Core, follower_id: int, target_id: int) -> tuple[UserRecord, FollowStatus]:
     if follower_id == target_id:
         raise DomainError(ErrorCode.CANNOT_FOLLOW_SELF, "You cannot follow yourself.", "id")
     async with unit_of_work(core) as work:
@@ -42,7 +43,7 @@ async def follow(core: Core, follower_id: int, target_id: int) -> tuple[User, Fo
         if await _blocked_either_way(session, follower_id, target_id):
             raise DomainError(ErrorCode.BLOCKED, "You cannot follow this account.", "id")
         if await _follows(session, follower_id, target_id):
-            return target, FollowStatus.FOLLOWING
+            return UserRecord.of(target), FollowStatus.FOLLOWING
         if target.protected:
             requested = await session.scalar(
                 pg_insert(FollowRequest)
@@ -56,10 +57,10 @@ async def follow(core: Core, follower_id: int, target_id: int) -> tuple[User, Fo
         else:
             await _add_follow(work, follower_id, target_id)
             status = FollowStatus.FOLLOWING
-    return target, status
+    return UserRecord.of(target), status
 
 
-async def unfollow(core: Core, follower_id: int, target_id: int) -> tuple[User, FollowStatus]:
+async def unfollow(core: Core, follower_id: int, target_id: int) -> tuple[UserRecord, FollowStatus]:
     """Stops following, or withdraws a pending request."""
     async with unit_of_work(core) as work:
         session = work.session
@@ -70,26 +71,26 @@ async def unfollow(core: Core, follower_id: int, target_id: int) -> tuple[User, 
             )
         )
         await _remove_follow(work, follower_id, target_id)
-    return target, FollowStatus.NOT_FOLLOWING
+    return UserRecord.of(target), FollowStatus.NOT_FOLLOWING
 
 
-async def approve_follow_request(core: Core, owner_id: int, requester_id: int) -> User:
+async def approve_follow_request(core: Core, owner_id: int, requester_id: int) -> UserRecord:
     async with unit_of_work(core) as work:
         requester = await existing_user(work.session, requester_id)
         await _take_request(work.session, owner_id, requester_id)
         if await _add_follow(work, requester_id, owner_id):
             await work.emit(FollowAccepted(follower_id=requester_id, followee_id=owner_id))
-    return requester
+    return UserRecord.of(requester)
 
 
-async def reject_follow_request(core: Core, owner_id: int, requester_id: int) -> User:
+async def reject_follow_request(core: Core, owner_id: int, requester_id: int) -> UserRecord:
     async with core.db.session() as session:
         requester = await existing_user(session, requester_id)
         await _take_request(session, owner_id, requester_id)
-    return requester
+    return UserRecord.of(requester)
 
 
-async def block(core: Core, blocker_id: int, target_id: int) -> User:
+async def block(core: Core, blocker_id: int, target_id: int) -> UserRecord:
     """Blocking also ends follows both ways and pending requests both ways."""
     if blocker_id == target_id:
         raise DomainError(ErrorCode.CANNOT_BLOCK_SELF, "You cannot block yourself.", "id")
@@ -120,19 +121,19 @@ async def block(core: Core, blocker_id: int, target_id: int) -> User:
         await _remove_follow(work, target_id, blocker_id)
         if blocked is not None:
             await work.emit(BlockCreated(blocker_id=blocker_id, blocked_id=target_id))
-    return target
+    return UserRecord.of(target)
 
 
-async def unblock(core: Core, blocker_id: int, target_id: int) -> User:
+async def unblock(core: Core, blocker_id: int, target_id: int) -> UserRecord:
     async with core.db.session() as session:
         target = await existing_user(session, target_id)
         await session.execute(
             delete(Block).where(Block.blocker_id == blocker_id, Block.blocked_id == target_id)
         )
-    return target
+    return UserRecord.of(target)
 
 
-async def mute(core: Core, muter_id: int, target_id: int) -> User:
+async def mute(core: Core, muter_id: int, target_id: int) -> UserRecord:
     if muter_id == target_id:
         raise DomainError(ErrorCode.CANNOT_MUTE_SELF, "You cannot mute yourself.", "id")
     async with core.db.session() as session:
@@ -140,16 +141,16 @@ async def mute(core: Core, muter_id: int, target_id: int) -> User:
         await session.execute(
             pg_insert(Mute).values(muter_id=muter_id, muted_id=target_id).on_conflict_do_nothing()
         )
-    return target
+    return UserRecord.of(target)
 
 
-async def unmute(core: Core, muter_id: int, target_id: int) -> User:
+async def unmute(core: Core, muter_id: int, target_id: int) -> UserRecord:
     async with core.db.session() as session:
         target = await existing_user(session, target_id)
         await session.execute(
             delete(Mute).where(Mute.muter_id == muter_id, Mute.muted_id == target_id)
         )
-    return target
+    return UserRecord.of(target)
 
 
 # --- steps ----------------------------------------------------------------------------------

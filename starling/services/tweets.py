@@ -31,6 +31,7 @@ from starling.models import (
     TweetVersion,
     User,
 )
+from starling.records import TweetRecord
 from starling.services import counting
 from starling.services.targets import is_protected, visible_original
 from starling.storage import counters
@@ -45,7 +46,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
 
 @dataclass(frozen=True)
 class PostedTweet:
-    tweet: Tweet
+    tweet: TweetRecord
     # False when an earlier request with the same idempotency key already made it.
     created: bool
 
@@ -70,7 +71,7 @@ async def post_tweet(
         if idempotency_key is not None:
             earlier = await _tweet_for_idempotency_key(core, session, author_id, idempotency_key)
             if earlier is not None:
-                return PostedTweet(earlier, created=False)
+                return PostedTweet(TweetRecord.of(earlier), created=False)
         parent = (
             await visible_original(session, author_id, reply_to_id, "replyToId")
             if reply_to_id is not None
@@ -132,10 +133,10 @@ async def post_tweet(
         )
         # Authors see their own tweet at once, before any fan-out job runs.
         work.push_timeline([author_id], Entry(tweet.id))
-    return PostedTweet(tweet, created=True)
+    return PostedTweet(TweetRecord.of(tweet), created=True)
 
 
-async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tweet:
+async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> TweetRecord:
     """A new immutable version; hashtags and mentions follow the current text."""
     async with unit_of_work(core) as work:
         session = work.session
@@ -163,7 +164,7 @@ async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tw
         )
         parsed = await _checked_text(text, has_media)
         if parsed.text == tweet.text:
-            return tweet  # Nothing changed: no new version, no edit used.
+            return TweetRecord.of(tweet)  # Nothing changed: no new version, no edit used.
 
         version = TweetVersion(tweet_id=tweet.id, number=tweet.edit_count + 2, text=parsed.text)
         session.add(version)
@@ -179,7 +180,7 @@ async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tw
         await work.emit(TweetEdited(tweet_id=tweet.id, author_id=editor_id))
         await session.flush()
         await session.refresh(tweet)
-    return tweet
+    return TweetRecord.of(tweet)
 
 
 async def delete_tweet(core: Core, user_id: int, tweet_id: int) -> None:

@@ -1,0 +1,99 @@
+"""What the read paths return: frozen, typed snapshots of users, tweets, versions, notifications.
+
+One shape whatever the source (a Core row from a batched read, an ORM instance a service just
+wrote), so the GraphQL types, dataloaders and live deliveries are typed against one thing. A
+record carries what readers need and nothing secret (no password hash, no idempotency key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+from sqlalchemy import Column, Table
+
+from starling.models import Notification, NotificationKind, Tweet, TweetVersion, User
+
+
+class _Record:
+    """``of`` reads a record's fields by name from any object that has them."""
+
+    __slots__ = ()
+    _read: ClassVar[Callable[[Any], tuple[Any, ...]]]
+
+    def __init_subclass__(cls) -> None:
+        names = tuple(cls.__annotations__)
+        cls._read = operator.attrgetter(*names)  # type: ignore[assignment]
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        return cls(*cls._read(source))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UserRecord(_Record):
+    id: int
+    username: str
+    email: str
+    display_name: str
+    bio: str | None
+    location: str | None
+    website: str | None
+    region: str | None
+    verified: bool
+    protected: bool
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TweetRecord(_Record):
+    id: int
+    author_id: int
+    text: str
+    lang: str | None
+    reply_to_tweet_id: int | None
+    reply_to_user_id: int | None
+    conversation_id: int
+    quote_of_tweet_id: int | None
+    retweet_of_tweet_id: int | None
+    edit_count: int
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TweetVersionRecord(_Record):
+    id: int
+    tweet_id: int
+    number: int
+    text: str
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NotificationRecord(_Record):
+    id: int
+    recipient_id: int
+    kind: NotificationKind
+    tweet_id: int | None
+    actor_ids: list[int]
+    actor_count: int
+    created_at: datetime
+    updated_at: datetime
+    read_at: datetime | None
+
+
+def _columns(record: type[_Record], table: Any) -> tuple[Column[Any], ...]:
+    assert isinstance(table, Table)
+    return tuple(table.c[field.name] for field in dataclasses.fields(record))  # type: ignore[arg-type]
+
+
+USER_COLUMNS = _columns(UserRecord, User.__table__)
+"""The columns a ``UserRecord`` is read from, for ``select(*USER_COLUMNS)``."""
+TWEET_COLUMNS = _columns(TweetRecord, Tweet.__table__)
+VERSION_COLUMNS = _columns(TweetVersionRecord, TweetVersion.__table__)
+NOTIFICATION_COLUMNS = _columns(NotificationRecord, Notification.__table__)
