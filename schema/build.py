@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -47,7 +47,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # The depth and alias rules are made once: QueryDepthLimiter and MaxAliasesLimiter make a new
     # rule class per instance (so per request), and ValidationCache keys on the rules, so with
     # them it would never hit.
-    limits = [
+    limits: list[type[ASTValidationRule]] = [
         max_depth_rule(settings.max_query_depth, None),
         max_aliases_rule(settings.max_aliases),
     ]

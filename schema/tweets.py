@@ -16,7 +16,7 @@ from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.selection import subfield_names
 from starling.queries import tweets as tweet_queries
-from starling.queries.pagination import page_request
+from starling.queries.pagination import Page, page_request
 from starling.queries.tweets import TweetCounts, TweetViewerState
 from starling.records import TweetRecord, UserRecord
 
@@ -210,7 +210,7 @@ async def _attribute(pending: Awaitable[Any], name: str) -> Any:
     return getattr(await pending, name)
 
 
-async def tweet_connection(info: Info, page: tweet_queries.Page[TweetRecord]) -> Connection[Tweet]:
+async def tweet_connection(info: Info, page: Page[TweetRecord]) -> Connection[Tweet]:
     """A page of tweets, with what the query shows of each loaded in one batch per kind."""
     loaders = info.context.loaders
     loaders.prime_tweets(page.items)

@@ -12,7 +12,7 @@ from schema.context import Info
 from schema.node import Node, to_global_id
 from starling.queries import graph as graph_queries
 from starling.queries import tweets as tweet_queries
-from starling.queries.pagination import page_request
+from starling.queries.pagination import Page, page_request
 from starling.records import UserRecord
 from starling.visibility import Relationship, can_see_content_of
 
@@ -161,7 +161,7 @@ class User(Node):
         return user_connection(info, page)
 
 
-def user_connection(info: Info, page: graph_queries.Page[UserRecord]) -> Connection[User]:
+def user_connection(info: Info, page: Page[UserRecord]) -> Connection[User]:
     for user in page.items:
         info.context.loaders.user_by_id.prime(user.id, user)
     return Connection[User].from_page(page, User.from_record)

@@ -106,8 +106,8 @@ class StarlingGraphQL(GraphQL[Context, None]):
         except RequestRejected as rejected:
             response = JSONResponse(rejected.body(), status_code=rejected.status)
         except HTTPException as e:
-            rejected = RequestRejected(e.status_code, e.reason)
-            response = JSONResponse(rejected.body(), status_code=rejected.status)
+            refused = RequestRejected(e.status_code, e.reason)
+            response = JSONResponse(refused.body(), status_code=refused.status)
         await response(scope, receive, send)
         return None
 
@@ -208,14 +208,14 @@ class StarlingGraphQL(GraphQL[Context, None]):
             return None
         token = bearer_token(raw)
         viewer_id = await sessions.user_id_for(context.core, token) if token else None
-        if viewer_id is None:
+        if token is None or viewer_id is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.token, context.viewer_id = token, viewer_id
         context.loaders = Loaders(context.core, viewer_id)
         context.background.append(asyncio.create_task(_close_when_revoked(context, token)))
         return None
 
-    async def run(  # type: ignore[override]
+    async def run(
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
     ) -> Any:
         if not isinstance(request, WebSocket):

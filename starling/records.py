@@ -26,7 +26,7 @@ class _Record:
 
     def __init_subclass__(cls) -> None:
         names = tuple(cls.__annotations__)
-        cls._read = operator.attrgetter(*names)  # type: ignore[assignment]
+        cls._read = operator.attrgetter(*names)
 
     @classmethod
     def of(cls, source: object) -> Self:

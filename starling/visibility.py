@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
 from starling.models import Block, Following, Mute, Tweet, User
 
 
-def author_visible(author_id: ColumnElement[int], viewer_id: Viewer) -> ColumnElement[bool]:
+def author_visible(author_id: SQLColumnExpression[int], viewer_id: Viewer) -> ColumnElement[bool]:
     """The author's tweets may be seen by the viewer (protection and blocks)."""
     public = exists().where(User.id == author_id, User.protected.is_(False))
     if viewer_id is None:

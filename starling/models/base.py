@@ -27,7 +27,7 @@ class Base(DeclarativeBase):
 snowflake_pk = Annotated[
     int, mapped_column(BigInteger, primary_key=True, server_default=text("starling_next_id()"))
 ]
-created_at = Annotated[datetime, mapped_column(server_default=func.now())]
+timestamp_now = Annotated[datetime, mapped_column(server_default=func.now())]
 
 
 def text_enum(enum: type[StrEnum], name: str) -> Enum:

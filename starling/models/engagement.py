@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from starling.models.base import Base, created_at
+from starling.models.base import Base, timestamp_now
 
 
 class Like(Base):
@@ -20,7 +20,7 @@ class Like(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
 
 
 class Bookmark(Base):
@@ -37,4 +37,4 @@ class Bookmark(Base):
     tweet_id: Mapped[int] = mapped_column(
         ForeignKey("tweets.id", ondelete="CASCADE"), primary_key=True
     )
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]

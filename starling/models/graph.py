@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from starling.models.base import Base, created_at
+from starling.models.base import Base, timestamp_now
 
 
 def _user_fk(primary_key: bool = True) -> Any:
@@ -22,7 +22,7 @@ class Follower(Base):
 
     user_id: Mapped[int] = _user_fk()
     follower_id: Mapped[int] = _user_fk()
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
 
 
 class Following(Base):
@@ -33,7 +33,7 @@ class Following(Base):
 
     user_id: Mapped[int] = _user_fk()
     following_id: Mapped[int] = _user_fk()
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
 
 
 class FollowRequest(Base):
@@ -44,7 +44,7 @@ class FollowRequest(Base):
 
     target_id: Mapped[int] = _user_fk()
     requester_id: Mapped[int] = _user_fk()
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
 
 
 class Block(Base):
@@ -53,7 +53,7 @@ class Block(Base):
 
     blocker_id: Mapped[int] = _user_fk()
     blocked_id: Mapped[int] = _user_fk()
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
 
 
 class Mute(Base):
@@ -61,4 +61,4 @@ class Mute(Base):
 
     muter_id: Mapped[int] = _user_fk()
     muted_id: Mapped[int] = _user_fk()
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]

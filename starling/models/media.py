@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, tex
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from starling.models.base import Base, created_at, snowflake_pk, text_enum
+from starling.models.base import Base, snowflake_pk, text_enum, timestamp_now
 
 
 class MediaKind(StrEnum):
@@ -51,5 +51,5 @@ class Media(Base):
     alt_text: Mapped[str | None] = mapped_column(String(1000))
     variants: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
     updated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

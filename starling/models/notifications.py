@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ARRAY, BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from starling.models.base import Base, created_at, snowflake_pk, text_enum
+from starling.models.base import Base, snowflake_pk, text_enum, timestamp_now
 
 
 class NotificationKind(StrEnum):
@@ -43,8 +43,8 @@ class Notification(Base):
     # Latest actors first, capped; actor_count counts them all.
     actor_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
     actor_count: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    created_at: Mapped[created_at]
-    updated_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
+    updated_at: Mapped[timestamp_now]
     read_at: Mapped[datetime | None]
 
 
@@ -57,4 +57,4 @@ class NotificationActor(Base):
         ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
     )
     actor_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from starling.models.base import Base, created_at, snowflake_pk
+from starling.models.base import Base, snowflake_pk, timestamp_now
 
 
 class OutboxEvent(Base):
@@ -22,7 +22,7 @@ class OutboxEvent(Base):
     id: Mapped[snowflake_pk]
     event: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
 
 
 class DeliveryState(StrEnum):

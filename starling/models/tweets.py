@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from starling.models.base import Base, created_at, snowflake_pk
+from starling.models.base import Base, snowflake_pk, timestamp_now
 
 
 class Tweet(Base):
@@ -80,7 +80,7 @@ class Tweet(Base):
     content_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     edit_count: Mapped[int] = mapped_column(SmallInteger, server_default=sql("0"))
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
 
@@ -95,7 +95,7 @@ class TweetVersion(Base):
     tweet_id: Mapped[int] = mapped_column(ForeignKey("tweets.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(SmallInteger)
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
 
 
 class TweetHashtag(Base):

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from starling.models.base import Base, created_at, snowflake_pk
+from starling.models.base import Base, snowflake_pk, timestamp_now
 
 
 class User(Base):
@@ -47,10 +47,10 @@ class User(Base):
     )
     verified: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     protected: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    created_at: Mapped[created_at]
-    updated_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
+    updated_at: Mapped[timestamp_now]
     # Fan-out skips followers inactive for a while; their home timeline is rebuilt on return.
-    last_active_at: Mapped[created_at]
+    last_active_at: Mapped[timestamp_now]
 
 
 class UserStats(Base):
@@ -63,7 +63,7 @@ class UserStats(Base):
     following_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     tweets_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     likes_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    updated_at: Mapped[created_at]
+    updated_at: Mapped[timestamp_now]
 
 
 class UserSettings(Base):
@@ -80,7 +80,7 @@ class UserSettings(Base):
     privacy_settings: Mapped[dict[str, Any]] = mapped_column(
         JSONB, server_default=text("'{}'::jsonb")
     )
-    updated_at: Mapped[created_at]
+    updated_at: Mapped[timestamp_now]
 
 
 class Session(Base):
@@ -92,8 +92,8 @@ class Session(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     user_agent: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[created_at]
-    last_used_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
+    last_used_at: Mapped[timestamp_now]
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
@@ -108,7 +108,7 @@ class ApiClient(Base):
     key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     trusted_documents_only: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     requests_per_minute: Mapped[int] = mapped_column(Integer, server_default=text("600"))
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]
     revoked_at: Mapped[datetime | None]
 
 
@@ -124,4 +124,4 @@ class PersistedDocument(Base):
     )
     # Trusted documents were registered ahead of time; APQ documents were learnt from traffic.
     trusted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    created_at: Mapped[created_at]
+    created_at: Mapped[timestamp_now]

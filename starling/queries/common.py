@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy import (
     BigInteger,
     BindParameter,
-    ColumnElement,
     Select,
+    SQLColumnExpression,
     bindparam,
     func,
 )
@@ -29,7 +31,7 @@ class Readable(Protocol):
 R = TypeVar("R", bound=Readable)
 
 
-def ids_param(name: str = "ids") -> BindParameter[list[int]]:
+def ids_param(name: str = "ids") -> BindParameter[Sequence[int]]:
     """A ``bigint[]`` parameter, for statements built once and run with different ids
     (``column == any_(ids_param())``): the statement text does not change with the number of
     ids, so asyncpg's prepared statement and PostgreSQL's cached plan are reused."""
@@ -40,7 +42,7 @@ VIEWER = bindparam("viewer_id", type_=BigInteger)
 """The viewer's id as a parameter of a prebuilt statement."""
 
 
-def id_list(ids: BindParameter[list[int]]) -> TableValuedAlias:
+def id_list(ids: BindParameter[Sequence[int]]) -> TableValuedAlias:
     """``unnest(:ids) AS ids(id)``: one row per requested id, for per-id EXISTS columns."""
     return func.unnest(ids).table_valued("id").render_derived()
 
@@ -49,8 +51,8 @@ async def newest_first_by_time(
     db: Database,
     record: type[R],
     statement: Select[Any],
-    created_at: ColumnElement[Any],
-    tiebreak_id: ColumnElement[int],
+    created_at: SQLColumnExpression[datetime],
+    tiebreak_id: SQLColumnExpression[int],
     request: PageRequest,
 ) -> Page[R]:
     """A page of ``record``s read by ``statement``, ordered by (created_at, id) descending.

@@ -124,8 +124,8 @@ async def tweet_counts(db: Database, ids: Sequence[int]) -> list[TweetCounts]:
 
 async def hashtags_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[str]]:
     grouped: dict[int, list[str]] = defaultdict(list)
-    for tweet_id, tag in await db.rows(_HASHTAGS, {"ids": list(ids)}):
-        grouped[tweet_id].append(tag)
+    for row in await db.rows(_HASHTAGS, {"ids": list(ids)}):
+        grouped[row.tweet_id].append(row.tag)
     return [sorted(grouped.get(i, [])) for i in ids]
 
 

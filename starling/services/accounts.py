@@ -252,7 +252,7 @@ async def login(
             ErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password.", "password"
         )
     await rate_limits.reset(core.redis.main, buckets[0][0])
-    await core.redis.main.sadd(_known_ips_key(user.id), client_ip)
+    await core.redis.main.sadd(_known_ips_key(user.id), client_ip)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
     await core.redis.main.expire(_known_ips_key(user.id), KNOWN_IP_SECONDS)
     if hasher.check_needs_rehash(user.password_hash):
         new_hash = await asyncio.to_thread(hasher.hash, password)
@@ -272,7 +272,8 @@ def _known_ips_key(user_id: int) -> str:
 
 
 async def _known_ip(core: Core, user_id: int, client_ip: str) -> bool:
-    return bool(await core.redis.main.sismember(_known_ips_key(user_id), client_ip))
+    known = await core.redis.main.sismember(_known_ips_key(user_id), client_ip)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
+    return bool(known)
 
 
 def _budget(core: Core, which: str) -> Budget:

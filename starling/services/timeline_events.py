@@ -7,6 +7,7 @@ fan-out killed half-way and run again, leaves the same timelines.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,7 +97,7 @@ async def block_created(core: Core, blocker_id: int, blocked_id: int, **_: Any) 
     await follow_removed(core, blocked_id, blocker_id)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[..., Awaitable[None]]] = {
     TweetPosted.kind: tweet_posted,
     TweetRemoved.kind: tweet_removed,
     FollowCreated.kind: follow_created,

@@ -79,7 +79,7 @@ def field_sums_sql(kind: Kind) -> str:
     )
 
 
-def _pending_sums(kind: Kind, key: object) -> Select[tuple[int, ...]]:
+def _pending_sums(kind: Kind, key: object) -> Select[*tuple[int, ...]]:
     """Per field, the sum of the deltas not yet flushed for the object ``key`` names."""
     return select(
         *(
@@ -91,7 +91,7 @@ def _pending_sums(kind: Kind, key: object) -> Select[tuple[int, ...]]:
     ).where(CounterDelta.kind == kind, CounterDelta.object_id == key)
 
 
-def live_counts(kind: Kind, ids: BindParameter[list[int]]) -> Select[tuple[int, ...]]:
+def live_counts(kind: Kind, ids: BindParameter[Sequence[int]]) -> Select[tuple[int, ...]]:
     """Stored counts plus pending deltas of the objects in ``ids``, in one statement (one
     snapshot: a flush is seen whole or not at all). Build once, reuse."""
     table, key_name = TABLES[kind]

@@ -71,7 +71,7 @@ class Publisher:
         """The users among ``user_ids`` connected to some API process right now."""
         if not user_ids:
             return []
-        scores = await self.redis.zmscore(PRESENCE, list(user_ids))
+        scores = await self.redis.zmscore(PRESENCE, [str(u) for u in user_ids])
         now = time.time()
         return [u for u, score in zip(user_ids, scores, strict=True) if score and score > now]
 

@@ -24,6 +24,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
@@ -55,7 +56,7 @@ class Claimed:
     consumer: str
     attempts: int
     kind: str
-    payload: dict
+    payload: dict[str, Any]
     created_at: datetime
 
 
@@ -135,7 +136,7 @@ async def done(db: Database, claimed: Claimed) -> None:
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff with equal jitter: half fixed, half random, so retries of many
     failed deliveries spread out instead of arriving together."""
-    ceiling = min(cap, base * 2 ** (attempts - 1))
+    ceiling = min(cap, base * 2.0 ** (attempts - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -185,7 +186,7 @@ async def relay(db: Database, queue: ArqRedis, redispatch: float) -> int:
     return await _dispatch(db, queue, due)
 
 
-async def _dispatch(db: Database, queue: ArqRedis, chosen: Select[tuple[int, str]]) -> int:
+async def _dispatch(db: Database, queue: ArqRedis, chosen: Select[int, str]) -> int:
     """Mark the chosen deliveries dispatched (a fresh job id each) and enqueue them."""
     async with db.session() as session:
         rows = (

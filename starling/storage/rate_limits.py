@@ -77,13 +77,13 @@ async def spend(
 ) -> Decision:
     """Take ``cost`` units from the bucket if it has them (``record=False``: only look)."""
     interval = budget.seconds * 1000 / budget.count
-    allowed, remaining, retry_ms, reset_ms = await redis.eval(
+    allowed, remaining, retry_ms, reset_ms = await redis.eval(  # type: ignore[misc]
         _GCRA,
         1,
         f"ratelimit:{bucket}",
-        interval,
-        budget.seconds * 1000,
-        cost,
+        str(interval),
+        str(budget.seconds * 1000),
+        str(cost),
         "1" if record else "0",
     )
     return Decision(

@@ -183,10 +183,11 @@ class Timelines:
     # --- who is a celebrity (fanned out on read) --------------------------------------------
 
     async def celebrities(self) -> list[int]:
-        return [int(member) for member in await self.redis.smembers(CELEBRITIES)]
+        members = await self.redis.smembers(CELEBRITIES)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
+        return [int(member) for member in members]
 
     async def mark_celebrity(self, author_id: int, is_celebrity: bool) -> None:
         if is_celebrity:
-            await self.redis.sadd(CELEBRITIES, author_id)
+            await self.redis.sadd(CELEBRITIES, author_id)  # type: ignore[misc]
         else:
-            await self.redis.srem(CELEBRITIES, author_id)
+            await self.redis.srem(CELEBRITIES, author_id)  # type: ignore[misc]
