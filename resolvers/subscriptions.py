@@ -21,14 +21,8 @@ from starling.errors import DomainError, ErrorCode
 from starling.queries import home
 from starling.queries import notifications as notification_queries
 from starling.queries.tweets import tweet_counts, visible_tweets_by_ids
-from starling.storage.events import (
-    Event,
-    author_channel,
-    engagement_channel,
-    home_channel,
-    notifications_channel,
-    revoked_channel,
-)
+from starling.storage import keys
+from starling.storage.events import Event
 from starling.storage.sessions import hash_token
 
 # Longer than the publisher's throttle (200 ms), so the trailing read sees what it held back.
@@ -37,7 +31,7 @@ ENGAGEMENT_SETTLE_SECONDS = 0.3
 
 def _revocation(info: Info) -> list[str]:
     token = info.context.token
-    return [revoked_channel(hash_token(token).hex())] if token else []
+    return [keys.revoked_channel(hash_token(token).hex())] if token else []
 
 
 async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
@@ -46,7 +40,7 @@ async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
     core, hub, live = info.context.core, info.context.require_hub(), info.context.require_live()
     celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
     revoked = _revocation(info)
-    channels = [home_channel(viewer_id), *map(author_channel, celebrities), *revoked]
+    channels = [keys.home_channel(viewer_id), *map(keys.author_channel, celebrities), *revoked]
     async with hub.presence(viewer_id), hub.listen(channels) as queue:
         while True:
             channel, data = await queue.get()
@@ -64,7 +58,7 @@ async def notifications(info: Info) -> AsyncGenerator[Notification, None]:
     revoked = _revocation(info)
     async with (
         hub.presence(viewer_id),
-        hub.listen([notifications_channel(viewer_id), *revoked]) as queue,
+        hub.listen([keys.notifications_channel(viewer_id), *revoked]) as queue,
     ):
         while True:
             channel, data = await queue.get()
@@ -102,7 +96,7 @@ async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[Twee
         raise DomainError(ErrorCode.NOT_FOUND, "No such tweet.", "id")
     async with (
         hub.watching(tweet_id),
-        hub.listen([engagement_channel(tweet_id), *revoked]) as queue,
+        hub.listen([keys.engagement_channel(tweet_id), *revoked]) as queue,
     ):
         yield last
         while True:

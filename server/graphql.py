@@ -36,8 +36,7 @@ from starling.config import Settings
 from starling.core import Core
 from starling.errors import ErrorCode
 from starling.services import accounts
-from starling.storage import sessions
-from starling.storage.events import revoked_channel
+from starling.storage import keys, sessions
 from starling.storage.rate_limits import Decision
 
 FORBIDDEN = 4403
@@ -270,7 +269,7 @@ def _operation_types(query: str) -> dict[str | None, OperationType]:
 async def _close_when_revoked(context: Context, token: str) -> None:
     """Logging out (anywhere) closes every socket opened with that token: 4403."""
     hub = context.require_hub()
-    async with hub.listen([revoked_channel(sessions.hash_token(token).hex())]) as queue:
+    async with hub.listen([keys.revoked_channel(sessions.hash_token(token).hex())]) as queue:
         await queue.get()
     # Open subscriptions hear the same message and complete; let them say so before the close.
     for _ in range(REVOKED_GRACE_STEPS):

@@ -20,19 +20,34 @@ from sqlalchemy.orm import aliased
 from starling.models import Block, Following, Mute, Tweet, User
 
 
+def follows(
+    follower_id: SQLColumnExpression[int] | int, followee_id: SQLColumnExpression[int] | int
+) -> ColumnElement[bool]:
+    """``follower_id`` follows ``followee_id`` (an approved follow, not a pending request)."""
+    return exists().where(Following.user_id == follower_id, Following.following_id == followee_id)
+
+
+def blocked_either_way(
+    one: SQLColumnExpression[int] | int, other: SQLColumnExpression[int] | int
+) -> ColumnElement[bool]:
+    """One of the two users blocks the other (a block hides both ways)."""
+    return exists().where(
+        or_(
+            and_(Block.blocker_id == one, Block.blocked_id == other),
+            and_(Block.blocker_id == other, Block.blocked_id == one),
+        )
+    )
+
+
 def author_visible(author_id: SQLColumnExpression[int], viewer_id: Viewer) -> ColumnElement[bool]:
     """The author's tweets may be seen by the viewer (protection and blocks)."""
     public = exists().where(User.id == author_id, User.protected.is_(False))
     if viewer_id is None:
         return public
-    follows = exists().where(Following.user_id == viewer_id, Following.following_id == author_id)
-    blocked = exists().where(
-        or_(
-            and_(Block.blocker_id == author_id, Block.blocked_id == viewer_id),
-            and_(Block.blocker_id == viewer_id, Block.blocked_id == author_id),
-        )
+    return and_(
+        or_(author_id == viewer_id, public, follows(viewer_id, author_id)),
+        ~blocked_either_way(author_id, viewer_id),
     )
-    return and_(or_(author_id == viewer_id, public, follows), ~blocked)
 
 
 # The viewer: an id, None for an anonymous reader, or a bound parameter of a prebuilt statement.

@@ -12,19 +12,15 @@ from starling.models import Block, Follower, Following, FollowRequest, Mute, Use
 from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
 from starling.queries.pagination import Page, PageRequest
 from starling.records import USER_COLUMNS, UserRecord
-from starling.visibility import NO_RELATIONSHIP, Relationship
+from starling.visibility import NO_RELATIONSHIP, Relationship, follows
 
 
 def _relationships() -> Select[Any]:
     other = id_list(ids_param())
     return select(
         other.c.id,
-        exists()
-        .where(Following.user_id == VIEWER, Following.following_id == other.c.id)
-        .label("viewer_follows"),
-        exists()
-        .where(Following.user_id == other.c.id, Following.following_id == VIEWER)
-        .label("follows_viewer"),
+        follows(VIEWER, other.c.id).label("viewer_follows"),
+        follows(other.c.id, VIEWER).label("follows_viewer"),
         exists()
         .where(FollowRequest.target_id == other.c.id, FollowRequest.requester_id == VIEWER)
         .label("follow_requested"),

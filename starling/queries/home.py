@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, exists, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, or_, select
 
 from starling import ids
 from starling.db import Database
@@ -14,17 +14,14 @@ from starling.models import Follower, Following, Tweet, User
 from starling.queries.common import VIEWER, id_list, ids_param
 from starling.records import TWEET_COLUMNS, TweetRecord
 from starling.storage.timelines import Entry
-from starling.visibility import not_muted, tweet_visible
+from starling.visibility import follows, not_muted, tweet_visible
 
 
 def in_home_of(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """The tweet's author is the viewer or someone the viewer follows (so an unfollow takes effect
     on the next read, before any job trims the timeline), and it passes visibility and mutes."""
-    followed = exists().where(
-        Following.user_id == viewer_id, Following.following_id == Tweet.author_id
-    )
     return (
-        or_(Tweet.author_id == viewer_id, followed)
+        or_(Tweet.author_id == viewer_id, follows(viewer_id, Tweet.author_id))
         & tweet_visible(Tweet, viewer_id)
         & not_muted(Tweet, viewer_id)
     )

@@ -28,7 +28,7 @@ from starling.models import Tweet, User, UserSettings, UserStats
 from starling.records import UserRecord
 from starling.services import counting
 from starling.services.targets import is_protected
-from starling.storage import rate_limits, sessions
+from starling.storage import keys, rate_limits, sessions
 from starling.storage.counters import Delta
 from starling.storage.rate_limits import Budget
 from starling.text import has_control_characters, normalize
@@ -252,8 +252,8 @@ async def login(
             ErrorCode.INVALID_CREDENTIALS, "Wrong username, email or password.", "password"
         )
     await rate_limits.reset(core.redis.main, buckets[0][0])
-    await core.redis.main.sadd(_known_ips_key(user.id), client_ip)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
-    await core.redis.main.expire(_known_ips_key(user.id), KNOWN_IP_SECONDS)
+    await core.redis.main.sadd(keys.known_ips(user.id), client_ip)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
+    await core.redis.main.expire(keys.known_ips(user.id), KNOWN_IP_SECONDS)
     if hasher.check_needs_rehash(user.password_hash):
         new_hash = await asyncio.to_thread(hasher.hash, password)
         async with core.db.session() as session:
@@ -267,12 +267,8 @@ async def login(
 KNOWN_IP_SECONDS = 90 * 86400
 
 
-def _known_ips_key(user_id: int) -> str:
-    return f"login-known-ips:{user_id}"
-
-
 async def _known_ip(core: Core, user_id: int, client_ip: str) -> bool:
-    known = await core.redis.main.sismember(_known_ips_key(user_id), client_ip)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
+    known = await core.redis.main.sismember(keys.known_ips(user_id), client_ip)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
     return bool(known)
 
 
@@ -381,7 +377,7 @@ ACTIVITY_RESOLUTION_SECONDS = 3600
 
 async def touch_activity(core: Core, user_id: int) -> None:
     """Note that a user is active (at most once an hour); fan-out skips long-inactive users."""
-    if await core.redis.main.set(f"active:{user_id}", 1, ex=ACTIVITY_RESOLUTION_SECONDS, nx=True):
+    if await core.redis.main.set(keys.active(user_id), 1, ex=ACTIVITY_RESOLUTION_SECONDS, nx=True):
         async with core.db.session() as session:
             await session.execute(
                 update(User).where(User.id == user_id).values(last_active_at=func.now())

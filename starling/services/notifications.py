@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,6 @@ from starling.events import (
     TweetPosted,
 )
 from starling.models import (
-    Block,
     Mute,
     Notification,
     NotificationActor,
@@ -33,8 +32,8 @@ from starling.models import (
     Tweet,
     TweetMention,
 )
-from starling.storage.events import notifications_channel
-from starling.visibility import tweet_visible
+from starling.storage import keys
+from starling.visibility import blocked_either_way, tweet_visible
 
 GROUPED = {NotificationKind.LIKE, NotificationKind.RETWEET, NotificationKind.FOLLOW}
 GROUP_WINDOW = timedelta(hours=12)
@@ -80,7 +79,7 @@ async def handle(core: Core, event: Event) -> list[int]:
         if notification_id is not None:
             made.append(notification_id)
             await core.events.to_present_users(
-                [draft.recipient_id], notifications_channel, notification_id
+                [draft.recipient_id], keys.notifications_channel, notification_id
             )
     return made
 
@@ -153,16 +152,7 @@ async def _silenced(session: AsyncSession, draft: Draft) -> bool:
         )
         if visible is None:
             return True
-    blocked = await session.scalar(
-        select(func.count())
-        .select_from(Block)
-        .where(
-            or_(
-                and_(Block.blocker_id == recipient_id, Block.blocked_id == actor_id),
-                and_(Block.blocker_id == actor_id, Block.blocked_id == recipient_id),
-            )
-        )
-    )
+    blocked = await session.scalar(select(blocked_either_way(recipient_id, actor_id)))
     muted = await session.scalar(
         select(func.count())
         .select_from(Mute)

@@ -26,6 +26,7 @@ from starling.records import UserRecord
 from starling.services.targets import existing_user
 from starling.storage.counters import Delta
 from starling.unit_of_work import UnitOfWork, unit_of_work
+from starling.visibility import blocked_either_way, follows
 
 
 class FollowStatus(StrEnum):
@@ -40,9 +41,9 @@ async def follow(core: Core, follower_id: int, target_id: int) -> tuple[UserReco
     async with unit_of_work(core) as work:
         session = work.session
         target = await existing_user(session, target_id)
-        if await _blocked_either_way(session, follower_id, target_id):
+        if await session.scalar(select(blocked_either_way(follower_id, target_id))):
             raise DomainError(ErrorCode.BLOCKED, "You cannot follow this account.", "id")
-        if await _follows(session, follower_id, target_id):
+        if await session.scalar(select(follows(follower_id, target_id))):
             return UserRecord.of(target), FollowStatus.FOLLOWING
         if target.protected:
             requested = await session.scalar(
@@ -165,29 +166,6 @@ async def _take_request(session: AsyncSession, owner_id: int, requester_id: int)
     )
     if pending is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No pending request from this user.", "id")
-
-
-async def _blocked_either_way(session: AsyncSession, a: int, b: int) -> bool:
-    found = await session.scalar(
-        select(Block.blocker_id)
-        .where(
-            or_(
-                and_(Block.blocker_id == a, Block.blocked_id == b),
-                and_(Block.blocker_id == b, Block.blocked_id == a),
-            )
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
-async def _follows(session: AsyncSession, follower_id: int, target_id: int) -> bool:
-    found = await session.scalar(
-        select(Following.user_id).where(
-            Following.user_id == follower_id, Following.following_id == target_id
-        )
-    )
-    return found is not None
 
 
 async def _add_follow(work: UnitOfWork, follower_id: int, target_id: int) -> bool:

@@ -19,36 +19,15 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from starling.storage import keys
+
 log = logging.getLogger(__name__)
 
 Event = tuple[str, str]  # (channel, data)
 
-PRESENCE = "presence"  # sorted set: user id -> expiry (unix seconds)
-WATCHING = "watching"  # sorted set: tweet id -> expiry
 PRESENCE_TTL = 60
 REFRESH_EVERY = 20
 ENGAGEMENT_INTERVAL_MS = 200
-
-
-def home_channel(user_id: int) -> str:
-    return f"events:home:{user_id}"
-
-
-def author_channel(author_id: int) -> str:
-    """Tweets of an author who is not fanned out (a celebrity), for subscribers who follow them."""
-    return f"events:author:{author_id}"
-
-
-def notifications_channel(user_id: int) -> str:
-    return f"events:notifications:{user_id}"
-
-
-def engagement_channel(tweet_id: int) -> str:
-    return f"events:engagement:{tweet_id}"
-
-
-def revoked_channel(token_hash_hex: str) -> str:
-    return f"events:revoked:{token_hash_hex}"
 
 
 # KEYS: watching, throttle key, channel. ARGV: tweet id, now, interval ms.
@@ -71,7 +50,7 @@ class Publisher:
         """The users among ``user_ids`` connected to some API process right now."""
         if not user_ids:
             return []
-        scores = await self.redis.zmscore(PRESENCE, [str(u) for u in user_ids])
+        scores = await self.redis.zmscore(keys.PRESENCE, [str(u) for u in user_ids])
         now = time.time()
         return [u for u, score in zip(user_ids, scores, strict=True) if score and score > now]
 
@@ -95,7 +74,11 @@ class Publisher:
         now = time.time()
         for tweet_id in set(tweet_ids):
             await self._engagement(
-                keys=[WATCHING, f"events:throttle:{tweet_id}", engagement_channel(tweet_id)],
+                keys=[
+                    keys.WATCHING,
+                    keys.engagement_throttle(tweet_id),
+                    keys.engagement_channel(tweet_id),
+                ],
                 args=[tweet_id, now, ENGAGEMENT_INTERVAL_MS],
             )
 
@@ -119,7 +102,7 @@ class Hub:
     async def start(self) -> None:
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         # A dummy subscription keeps the connection in pub/sub mode between real ones.
-        await self._pubsub.subscribe("events:hub")
+        await self._pubsub.subscribe(keys.EVENTS_HUB)
         self._tasks = [
             asyncio.create_task(self._read(), name="hub-reader"),
             asyncio.create_task(self._refresh(), name="hub-presence"),
@@ -161,7 +144,7 @@ class Hub:
         """Mark a user present (so workers publish to them) while the block runs."""
         self._present[user_id] += 1
         if self._present[user_id] == 1:
-            await self.redis.zadd(PRESENCE, {str(user_id): time.time() + PRESENCE_TTL})
+            await self.redis.zadd(keys.PRESENCE, {str(user_id): time.time() + PRESENCE_TTL})
         try:
             yield
         finally:
@@ -173,7 +156,7 @@ class Hub:
     async def watching(self, tweet_id: int) -> AsyncIterator[None]:
         self._watched[tweet_id] += 1
         if self._watched[tweet_id] == 1:
-            await self.redis.zadd(WATCHING, {str(tweet_id): time.time() + PRESENCE_TTL})
+            await self.redis.zadd(keys.WATCHING, {str(tweet_id): time.time() + PRESENCE_TTL})
         try:
             yield
         finally:
@@ -207,11 +190,11 @@ class Hub:
             expiry = time.time() + PRESENCE_TTL
             try:
                 if self._present:
-                    await self.redis.zadd(PRESENCE, {str(u): expiry for u in self._present})
+                    await self.redis.zadd(keys.PRESENCE, {str(u): expiry for u in self._present})
                 if self._watched:
-                    await self.redis.zadd(WATCHING, {str(t): expiry for t in self._watched})
+                    await self.redis.zadd(keys.WATCHING, {str(t): expiry for t in self._watched})
                 now = time.time()
-                await self.redis.zremrangebyscore(PRESENCE, "-inf", now)
-                await self.redis.zremrangebyscore(WATCHING, "-inf", now)
+                await self.redis.zremrangebyscore(keys.PRESENCE, "-inf", now)
+                await self.redis.zremrangebyscore(keys.WATCHING, "-inf", now)
             except Exception:
                 log.warning("presence refresh failed", exc_info=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from starling.storage import keys
+
 # KEYS[1]: bucket. ARGV: interval (ms per unit), window (ms), cost, 1 to record or 0 to look.
 # Returns: allowed (0/1), remaining, ms until retry, ms until the budget is whole again.
 _GCRA = """
@@ -80,7 +82,7 @@ async def spend(
     allowed, remaining, retry_ms, reset_ms = await redis.eval(  # type: ignore[misc]
         _GCRA,
         1,
-        f"ratelimit:{bucket}",
+        keys.rate_limit(bucket),
         str(interval),
         str(budget.seconds * 1000),
         str(cost),
@@ -97,4 +99,4 @@ async def spend(
 
 
 async def reset(redis: Redis, bucket: str) -> None:
-    await redis.delete(f"ratelimit:{bucket}")
+    await redis.delete(keys.rate_limit(bucket))

@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 
 from starling.core import Core
 from starling.models import Session
-from starling.storage.events import revoked_channel
+from starling.storage import keys
 
 TOKEN_PREFIX = "stl_"
 CACHE_SECONDS = 300
@@ -19,10 +19,6 @@ CACHE_SECONDS = 300
 
 def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
-
-
-def _cache_key(token_hash: bytes) -> str:
-    return f"session:{token_hash.hex()}"
 
 
 async def create(core: Core, user_id: int, user_agent: str | None = None) -> str:
@@ -45,7 +41,7 @@ async def user_id_for(core: Core, token: str) -> int | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     token_hash = hash_token(token)
-    cached = await core.redis.main.get(_cache_key(token_hash))
+    cached = await core.redis.main.get(keys.session(token_hash.hex()))
     if cached is not None:
         return int(cached)
     async with core.db.session() as session:
@@ -61,7 +57,7 @@ async def user_id_for(core: Core, token: str) -> int | None:
         return None
     seconds_left = int((row.expires_at - datetime.now(UTC)).total_seconds())
     await core.redis.main.set(
-        _cache_key(token_hash), row.user_id, ex=max(1, min(CACHE_SECONDS, seconds_left))
+        keys.session(token_hash.hex()), row.user_id, ex=max(1, min(CACHE_SECONDS, seconds_left))
     )
     return int(row.user_id)
 
@@ -71,8 +67,8 @@ async def revoke(core: Core, token: str) -> None:
     token_hash = hash_token(token)
     async with core.db.session() as session:
         await session.execute(delete(Session).where(Session.token_hash == token_hash))
-    await core.redis.main.delete(_cache_key(token_hash))
-    await core.events.publish_many([revoked_channel(token_hash.hex())], "revoked")
+    await core.redis.main.delete(keys.session(token_hash.hex()))
+    await core.events.publish_many([keys.revoked_channel(token_hash.hex())], "revoked")
 
 
 async def purge_expired(core: Core) -> int:

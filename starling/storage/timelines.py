@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from starling.storage import keys
+
 SENTINEL = b"0"
 RECENT_SIZE = 200
-CELEBRITIES = "timeline:celebrities"
 REPEAT_WINDOW = 40  # like Mastodon: the top 40 entries carry no repeats of one original
 
 # KEYS: timeline keys. ARGV: score, member, original id ("0" for a non-retweet), size, window.
@@ -70,14 +71,6 @@ class Entry:
         return cls(int(tweet_id), int(original) if original else None)
 
 
-def _key(user_id: int) -> str:
-    return f"timeline:{user_id}"
-
-
-def _recent_key(author_id: int) -> str:
-    return f"recent:{author_id}"
-
-
 class Timelines:
     def __init__(self, redis: Redis, size: int) -> None:
         self.redis = redis
@@ -92,7 +85,7 @@ class Timelines:
         original = str(entry.original_id or 0)
         return int(
             await self._push(
-                keys=[_key(u) for u in user_ids],
+                keys=[keys.home_timeline(u) for u in user_ids],
                 args=[entry.tweet_id, entry.member, original, self.size, REPEAT_WINDOW],
             )
         )
@@ -103,20 +96,20 @@ class Timelines:
         members = [e.member for e in entries]
         async with self.redis.pipeline(transaction=False) as pipe:
             for user_id in user_ids:
-                pipe.zrem(_key(user_id), *members)
+                pipe.zrem(keys.home_timeline(user_id), *members)
             await pipe.execute()
 
     async def drop(self, user_ids: Sequence[int]) -> None:
         """Forget timelines (inactive users): they are rebuilt when their owner comes back."""
         if user_ids:
-            await self.redis.delete(*[_key(u) for u in user_ids])
+            await self.redis.delete(*[keys.home_timeline(u) for u in user_ids])
 
     async def is_built(self, user_id: int) -> bool:
-        return await self.redis.zscore(_key(user_id), SENTINEL) is not None
+        return await self.redis.zscore(keys.home_timeline(user_id), SENTINEL) is not None
 
     async def read(self, user_id: int, before: int | None, count: int) -> list[Entry] | None:
         """Up to ``count`` entries newest first below ``before``; None if the timeline is not built."""
-        key = _key(user_id)
+        key = keys.home_timeline(user_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zscore(key, SENTINEL)
             pipe.zrevrangebyscore(
@@ -129,28 +122,30 @@ class Timelines:
 
     async def oldest_id(self, user_id: int) -> int | None:
         """The oldest tweet id in the timeline, or None when it is empty or not built."""
-        members = await self.redis.zrangebyscore(_key(user_id), "(0", "+inf", start=0, num=1)
+        members = await self.redis.zrangebyscore(
+            keys.home_timeline(user_id), "(0", "+inf", start=0, num=1
+        )
         return Entry.parse(members[0]).tweet_id if members else None
 
     async def start_rebuild(self, user_id: int) -> None:
         """From now on fan-out writes into this timeline while it is rebuilt."""
-        await self.redis.set(f"{_key(user_id)}:rebuilding", 1, ex=300)
+        await self.redis.set(f"{keys.home_timeline(user_id)}:rebuilding", 1, ex=300)
 
     async def finish_rebuild(self, user_id: int, entries: Sequence[Entry]) -> int:
         args: list[int | str] = [self.size]
         for entry in entries:
             args += [entry.tweet_id, entry.member]
-        return int(await self._build(keys=[_key(user_id)], args=args))
+        return int(await self._build(keys=[keys.home_timeline(user_id)], args=args))
 
     async def entries(self, user_id: int) -> list[Entry]:
         """Every entry, newest first (for tests and tools)."""
-        members = await self.redis.zrevrangebyscore(_key(user_id), "+inf", "(0")
+        members = await self.redis.zrevrangebyscore(keys.home_timeline(user_id), "+inf", "(0")
         return [Entry.parse(m) for m in members]
 
     # --- authors' recent tweets (celebrity merge on read) ----------------------------------
 
     async def add_recent(self, author_id: int, entry: Entry) -> None:
-        key = _recent_key(author_id)
+        key = keys.recent_tweets(author_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(key, {entry.member: entry.tweet_id})
             pipe.zremrangebyrank(key, 0, -(RECENT_SIZE + 1))
@@ -158,7 +153,7 @@ class Timelines:
 
     async def remove_recent(self, author_id: int, entries: Sequence[Entry]) -> None:
         if entries:
-            await self.redis.zrem(_recent_key(author_id), *[e.member for e in entries])
+            await self.redis.zrem(keys.recent_tweets(author_id), *[e.member for e in entries])
 
     async def recent(
         self, author_ids: Sequence[int], before: int | None, count: int
@@ -169,7 +164,7 @@ class Timelines:
         async with self.redis.pipeline(transaction=False) as pipe:
             for author_id in author_ids:
                 pipe.zrevrangebyscore(
-                    _recent_key(author_id),
+                    keys.recent_tweets(author_id),
                     f"({before}" if before is not None else "+inf",
                     "-inf",
                     start=0,
@@ -183,11 +178,11 @@ class Timelines:
     # --- who is a celebrity (fanned out on read) --------------------------------------------
 
     async def celebrities(self) -> list[int]:
-        members = await self.redis.smembers(CELEBRITIES)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
+        members = await self.redis.smembers(keys.CELEBRITIES)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
         return [int(member) for member in members]
 
     async def mark_celebrity(self, author_id: int, is_celebrity: bool) -> None:
         if is_celebrity:
-            await self.redis.sadd(CELEBRITIES, author_id)  # type: ignore[misc]
+            await self.redis.sadd(keys.CELEBRITIES, author_id)  # type: ignore[misc]
         else:
-            await self.redis.srem(CELEBRITIES, author_id)  # type: ignore[misc]
+            await self.redis.srem(keys.CELEBRITIES, author_id)  # type: ignore[misc]
