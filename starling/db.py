@@ -49,6 +49,7 @@ class Database:
         self._sessions = async_sessionmaker(primary, expire_on_commit=False)
         # Reads run in autocommit: one round trip per query, no BEGIN/ROLLBACK around it.
         self._read_engine = (replica or primary).execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit_primary = primary.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
 
     @classmethod
@@ -78,6 +79,15 @@ class Database:
         """
         async with self._read_engine.connect() as connection:
             return (await connection.execute(statement, params or {})).all()
+
+    async def write(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        """One Core statement on the primary, in autocommit: a single statement is a
+        transaction of its own, so this saves BEGIN, COMMIT and a session. Rows of RETURNING."""
+        async with self._autocommit_primary.connect() as connection:
+            result = await connection.execute(statement, params or {})
+            return result.all() if result.returns_rows else []
 
     async def dispose(self) -> None:
         await self.engine.dispose()

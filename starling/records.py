@@ -13,9 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column
 
 from starling.models import Notification, NotificationKind, Tweet, TweetVersion, User
+from starling.models.base import Base, table_of
 
 
 class _Record:
@@ -87,13 +88,13 @@ class NotificationRecord(_Record):
     read_at: datetime | None
 
 
-def _columns(record: type[_Record], table: Any) -> tuple[Column[Any], ...]:
-    assert isinstance(table, Table)
+def _columns(record: type[_Record], model: type[Base]) -> tuple[Column[Any], ...]:
+    table = table_of(model)
     return tuple(table.c[field.name] for field in dataclasses.fields(record))  # type: ignore[arg-type]
 
 
-USER_COLUMNS = _columns(UserRecord, User.__table__)
+USER_COLUMNS = _columns(UserRecord, User)
 """The columns a ``UserRecord`` is read from, for ``select(*USER_COLUMNS)``."""
-TWEET_COLUMNS = _columns(TweetRecord, Tweet.__table__)
-VERSION_COLUMNS = _columns(TweetVersionRecord, TweetVersion.__table__)
-NOTIFICATION_COLUMNS = _columns(NotificationRecord, Notification.__table__)
+TWEET_COLUMNS = _columns(TweetRecord, Tweet)
+VERSION_COLUMNS = _columns(TweetVersionRecord, TweetVersion)
+NOTIFICATION_COLUMNS = _columns(NotificationRecord, Notification)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from sqlalchemy import BigInteger, DateTime, Enum, MetaData, func, text
+from sqlalchemy import BigInteger, DateTime, Enum, MetaData, Table, func, text
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 NAMING_CONVENTION = {
@@ -21,6 +21,14 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {int: BigInteger, datetime: DateTime(timezone=True)}
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, typed as one (``__table__`` is typed as any FROM clause), for Core
+    statements built once at import."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 # A time-ordered 53-bit id made by PostgreSQL (see starling.ids).

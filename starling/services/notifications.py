@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -142,23 +142,31 @@ async def _tweet_drafts(core: Core, event: TweetPosted) -> list[Draft]:
     return drafts
 
 
+def _silenced_statement() -> Select[bool]:
+    recipient = bindparam("recipient_id", type_=BigInteger)
+    actor = bindparam("actor_id", type_=BigInteger)
+    tweet_id = bindparam("tweet_id", type_=BigInteger)
+    tweet_hidden = and_(
+        tweet_id.is_not(None),
+        ~exists().where(Tweet.id == tweet_id, tweet_visible(Tweet, recipient)),
+    )
+    muted = exists().where(Mute.muter_id == recipient, Mute.muted_id == actor)
+    return select(or_(tweet_hidden, blocked_either_way(recipient, actor), muted))
+
+
+# Built once: it runs for every recipient of every notification.
+_SILENCED = _silenced_statement()
+
+
 async def _silenced(session: AsyncSession, draft: Draft) -> bool:
     """Nobody hears from an account they block, are blocked by or mute, nor about a tweet they
     may not see (a protected account's reply or mention reaches only its approved followers)."""
-    recipient_id, actor_id = draft.recipient_id, draft.actor_id
-    if draft.tweet_id is not None:
-        visible = await session.scalar(
-            select(Tweet.id).where(Tweet.id == draft.tweet_id, tweet_visible(Tweet, recipient_id))
-        )
-        if visible is None:
-            return True
-    blocked = await session.scalar(select(blocked_either_way(recipient_id, actor_id)))
-    muted = await session.scalar(
-        select(func.count())
-        .select_from(Mute)
-        .where(Mute.muter_id == recipient_id, Mute.muted_id == actor_id)
-    )
-    return bool(blocked or muted)
+    params = {
+        "recipient_id": draft.recipient_id,
+        "actor_id": draft.actor_id,
+        "tweet_id": draft.tweet_id,
+    }
+    return bool(await session.scalar(_SILENCED, params))
 
 
 async def _upsert(session: AsyncSession, draft: Draft) -> int | None:

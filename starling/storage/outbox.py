@@ -28,12 +28,28 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
-from sqlalchemy import Select, Update, and_, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Interval,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from starling.db import Database
 from starling.events import Event
 from starling.models import DeliveryState, OutboxDelivery, OutboxEvent
+from starling.models.base import table_of
 
 log = logging.getLogger(__name__)
 
@@ -92,45 +108,63 @@ async def enqueue(queue: ArqRedis, deliveries: Sequence[Delivery]) -> None:
         log.warning("outbox: enqueue failed, the relay will retry", exc_info=True)
 
 
-async def claim(db: Database, event_id: int, consumer: str, lease: float) -> Claimed | None:
-    """Lease a due pending delivery; None when it is done, dead, gone or leased by another."""
-    async with db.session() as session:
-        attempts = await session.scalar(
-            update(OutboxDelivery)
-            .where(
-                OutboxDelivery.event_id == event_id,
-                OutboxDelivery.consumer == consumer,
-                OutboxDelivery.state == DeliveryState.PENDING,
-                OutboxDelivery.due_at <= func.now(),
-            )
-            .values(
-                attempts=OutboxDelivery.attempts + 1,
-                due_at=func.now() + timedelta(seconds=lease),
-                updated_at=func.now(),
-            )
-            .returning(OutboxDelivery.attempts)
-        )
-        if attempts is None:
-            return None
-        event = await session.get(OutboxEvent, event_id)
-    assert event is not None  # deliveries cascade with their event
-    return Claimed(event_id, consumer, attempts, event.event, event.payload, event.created_at)
-
-
-def _row_of(claimed: Claimed) -> Update:
-    return update(OutboxDelivery).where(
-        OutboxDelivery.event_id == claimed.event_id,
-        OutboxDelivery.consumer == claimed.consumer,
+# The per-delivery statements run once per job: built once, as Core statements (an ORM
+# update would evaluate its criteria against the session on every call).
+_DELIVERIES = table_of(OutboxDelivery)
+_EVENTS = table_of(OutboxEvent)
+_EVENT_ID = bindparam("key_event_id", type_=BigInteger)
+_CONSUMER = bindparam("key_consumer", type_=String)
+_ONE_DELIVERY = and_(_DELIVERIES.c.event_id == _EVENT_ID, _DELIVERIES.c.consumer == _CONSUMER)
+_CLAIM = (
+    update(_DELIVERIES)
+    .where(
+        _ONE_DELIVERY,
+        _DELIVERIES.c.state == DeliveryState.PENDING,
+        _DELIVERIES.c.due_at <= func.now(),
+        _EVENTS.c.id == _DELIVERIES.c.event_id,
     )
+    .values(
+        attempts=_DELIVERIES.c.attempts + 1,
+        due_at=func.now() + bindparam("lease", type_=Interval),
+        updated_at=func.now(),
+    )
+    .returning(_DELIVERIES.c.attempts, _EVENTS.c.event, _EVENTS.c.payload, _EVENTS.c.created_at)
+)
+_DONE = (
+    update(_DELIVERIES)
+    .where(_ONE_DELIVERY)
+    .values(state=DeliveryState.DONE, last_error=None, updated_at=func.now())
+)
+_FAILED = (
+    update(_DELIVERIES)
+    .where(_ONE_DELIVERY)
+    .values(
+        state=bindparam("new_state", type_=_DELIVERIES.c.state.type),
+        due_at=func.now() + bindparam("delay", type_=Interval),
+        dispatched_at=None,  # this job is over: the relay enqueues the next try when due
+        last_error=bindparam("error_text", type_=Text),
+        updated_at=func.now(),
+    )
+)
+
+
+async def claim(db: Database, event_id: int, consumer: str, lease: float) -> Claimed | None:
+    """Lease a due pending delivery, with its event (one statement); None when it is done,
+    dead, gone or leased by another."""
+    params = {"key_event_id": event_id, "key_consumer": consumer, "lease": timedelta(seconds=lease)}
+    rows = await db.write(_CLAIM, params)
+    if not rows:
+        return None
+    row = rows[0]
+    return Claimed(event_id, consumer, row.attempts, row.event, row.payload, row.created_at)
+
+
+def _key_of(claimed: Claimed) -> dict[str, Any]:
+    return {"key_event_id": claimed.event_id, "key_consumer": claimed.consumer}
 
 
 async def done(db: Database, claimed: Claimed) -> None:
-    async with db.session() as session:
-        await session.execute(
-            _row_of(claimed).values(
-                state=DeliveryState.DONE, last_error=None, updated_at=func.now()
-            )
-        )
+    await db.write(_DONE, _key_of(claimed))
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
@@ -154,16 +188,15 @@ async def failed(
     dead = claimed.attempts >= max_attempts
     delay = backoff_seconds(claimed.attempts, backoff_base, backoff_cap)
     description = f"{type(error).__name__}: {error}"[:2000]
-    async with db.session() as session:
-        await session.execute(
-            _row_of(claimed).values(
-                state=DeliveryState.DEAD if dead else DeliveryState.PENDING,
-                due_at=func.now() + timedelta(seconds=delay),
-                dispatched_at=None,  # this job is over: the relay enqueues the next try when due
-                last_error=description,
-                updated_at=func.now(),
-            )
-        )
+    await db.write(
+        _FAILED,
+        {
+            **_key_of(claimed),
+            "new_state": DeliveryState.DEAD if dead else DeliveryState.PENDING,
+            "delay": timedelta(seconds=delay),
+            "error_text": description,
+        },
+    )
     return dead
 
 
