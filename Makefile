@@ -27,7 +27,7 @@ lint: $(STAMP)
 
 # A longer schemathesis campaign than the bounded one in `make test`.
 fuzz: $(STAMP)
-	STARLING_FUZZ_EXAMPLES=$${STARLING_FUZZ_EXAMPLES:-300} $(BIN)/pytest -s tests/fuzz
+	STARLING_FUZZ_EXAMPLES=$${STARLING_FUZZ_EXAMPLES:-300} $(BIN)/pytest -s tests/e2e/fuzz
 
 schema: $(STAMP)
 	$(BIN)/starling export-schema > schema.graphql

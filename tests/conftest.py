@@ -153,7 +153,7 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     assert settings.redis_url
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     engine = create_async_engine(async_url(settings.database_url))
-    # A module's server processes (tests/test_realtime.py) keep working between its tests, and
+    # A module's server processes (tests/e2e/test_realtime.py) keep working between its tests, and
     # their transactions lock tables in another order than TRUNCATE does: PostgreSQL may pick
     # the TRUNCATE as a deadlock's victim. It holds nothing yet, so trying again is safe.
     for attempt in itertools.count(1):

@@ -38,6 +38,12 @@ def home_timeline(user_id: int) -> str:
     return f"timeline:{user_id}"
 
 
+def home_timeline_rebuilding(user_id: int) -> str:
+    """String with a TTL: the timeline is being rebuilt, so fan-out writes into it meanwhile.
+    The push script derives it from the timeline key: keep it that key + ':rebuilding'."""
+    return f"{home_timeline(user_id)}:rebuilding"
+
+
 def recent_tweets(author_id: int) -> str:
     """Sorted set: an author's recent tweets, merged into followers' timelines on read."""
     return f"recent:{author_id}"

@@ -129,7 +129,7 @@ class Timelines:
 
     async def start_rebuild(self, user_id: int) -> None:
         """From now on fan-out writes into this timeline while it is rebuilt."""
-        await self.redis.set(f"{keys.home_timeline(user_id)}:rebuilding", 1, ex=300)
+        await self.redis.set(keys.home_timeline_rebuilding(user_id), 1, ex=300)
 
     async def finish_rebuild(self, user_id: int, entries: Sequence[Entry]) -> int:
         args: list[int | str] = [self.size]

@@ -20,7 +20,7 @@ import pytest
 from starling.config import Settings
 from tests.support import STARLING, STRONG_PASSWORD, free_port, service_env, wait_ready
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = int(os.environ.get("STARLING_FUZZ_EXAMPLES", "10"))
 
 
@@ -82,7 +82,7 @@ def test_generated_requests_never_fail_on_the_server(server: Server, tmp_path: P
         "--workers",
         "1",
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz.hooks", "PYTHONPATH": str(ROOT)}
     with report.open("w") as out:
         finished = subprocess.run(
             command, stdout=out, stderr=subprocess.STDOUT, timeout=900, env=env, cwd=tmp_path

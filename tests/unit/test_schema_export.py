@@ -7,7 +7,7 @@ from pathlib import Path
 from schema.build import build_schema
 from starling.config import Settings
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
 def test_schema_graphql_is_current() -> None:
