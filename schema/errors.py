@@ -129,7 +129,9 @@ class ErrorCodes(MaskErrors):
                 retryAfter=original.decision.retry_after_seconds,
             )
         if isinstance(original, DomainError):
-            return coded_graphql_error(error, original.code, original.message)
+            return coded_graphql_error(
+                error, original.code, original.message, **original.extensions
+            )
         if isinstance(original, PoolTimeout):
             log.warning("no database connection free at %s", error.path)
             return coded_graphql_error(

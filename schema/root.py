@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import accounts, engagement, nodes, relationships, tweets
+from resolvers import accounts, engagement, nodes, relationships, search, tweets
 from resolvers import notifications as notification_resolvers
 from schema.accounts import AuthPayload, LogoutPayload, UpdateProfilePayload
 from schema.connections import Connection
@@ -19,6 +19,7 @@ from schema.payloads import (
     RelationshipPayload,
     RetweetPayload,
 )
+from schema.search import Hashtag, Suggestion
 from schema.tweets import Tweet
 from schema.users import User
 
@@ -54,6 +55,22 @@ class Query:
         resolver=relationships.follow_requests,
         description="Pending requests to follow the viewer (a protected account).",
     )
+    search_tweets: Connection[Tweet] = strawberry.field(
+        resolver=search.search_tweets,
+        description='Tweets matching the query language (words, "phrases", -exclude, OR, '
+        "#tag, @user, from:, to:, since:, until:, has:, is:, min_likes:, min_retweets:, lang:).",
+    )
+    search_users: Connection[User] = strawberry.field(
+        resolver=search.search_users,
+        description="Accounts by username or name: exact username first, then prefix and "
+        "fuzzy matches, accounts the viewer follows and popular ones first.",
+    )
+    autocomplete: list[Suggestion] = strawberry.field(
+        resolver=search.autocomplete,
+        description="Users and hashtags starting with the prefix ('@' for users only, '#' for "
+        "hashtags only).",
+    )
+    hashtag: Hashtag | None = strawberry.field(resolver=search.hashtag)
 
 
 @strawberry.type

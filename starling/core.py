@@ -11,6 +11,8 @@ from starling.config import Settings
 from starling.db import Database
 from starling.redis import RedisClients
 from starling.storage.events import Publisher
+from starling.storage.search import SearchBackend
+from starling.storage.search.postgres import PostgresSearch
 from starling.storage.timelines import Timelines
 
 
@@ -22,21 +24,24 @@ class Core:
     queue: ArqRedis
     timelines: Timelines
     events: Publisher
+    search: SearchBackend
 
     @classmethod
     async def open(cls, settings: Settings) -> Core:
         """Settings must already name a database and Redis (see ``embedded.ensure_services``)."""
         assert settings.database_url is not None
         redis = RedisClients.from_settings(settings)
+        db = Database.from_urls(
+            settings.database_url, settings.database_replica_url, settings.database_pool_size
+        )
         return cls(
             settings=settings,
-            db=Database.from_urls(
-                settings.database_url, settings.database_replica_url, settings.database_pool_size
-            ),
+            db=db,
             redis=redis,
             queue=await create_pool(queue_settings(settings)),
             timelines=Timelines(redis.timelines, settings.timeline_size),
             events=Publisher(redis.pubsub),
+            search=PostgresSearch(db),
         )
 
     async def close(self) -> None:

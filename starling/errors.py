@@ -65,6 +65,8 @@ class DomainError(Exception):
         self.code = code
         self.message = message
         self.field = field
+        # More for a client than the code and message (a GraphQL error's extensions).
+        self.extensions: dict[str, object] = {}
 
     def __repr__(self) -> str:
         return f"DomainError({self.code}, {self.message!r}, field={self.field!r})"

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from starling.models.base import Base, snowflake_pk, timestamp_now
@@ -58,6 +60,12 @@ class Tweet(Base):
             postgresql_where=sql("idempotency_key IS NOT NULL"),
         ),
         Index("ix_tweets_purge", "deleted_at", postgresql_where=sql("deleted_at IS NOT NULL")),
+        Index(
+            "ix_tweets_search",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_where=sql("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[snowflake_pk]
@@ -83,6 +91,10 @@ class Tweet(Base):
     created_at: Mapped[timestamp_now]
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # Generated from ``text`` by PostgreSQL (migration 0006), so it can never lag behind it.
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('simple'::regconfig, text)", persisted=True), deferred=True
+    )
 
 
 class TweetVersion(Base):
@@ -100,7 +112,16 @@ class TweetVersion(Base):
 
 class TweetHashtag(Base):
     __tablename__ = "tweet_hashtags"
-    __table_args__ = (Index("ix_tweet_hashtags_tag_recent", "tag", sql("tweet_id DESC")),)
+    __table_args__ = (
+        Index("ix_tweet_hashtags_tag_recent", "tag", sql("tweet_id DESC")),
+        # Autocomplete: tags by prefix, recent ones by id range.
+        Index(
+            "ix_tweet_hashtags_tag_prefix",
+            "tag",
+            "tweet_id",
+            postgresql_ops={"tag": "text_pattern_ops"},
+        ),
+    )
 
     tweet_id: Mapped[int] = mapped_column(
         ForeignKey("tweets.id", ondelete="CASCADE"), primary_key=True

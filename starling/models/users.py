@@ -30,6 +30,24 @@ class User(Base):
         # Usernames and emails are unique whatever their case.
         Index("uq_users_username_lower", func.lower(text("username")), unique=True),
         Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        # Search: fuzzy matches on names (pg_trgm) and username prefixes (autocomplete).
+        Index(
+            "ix_users_username_trgm",
+            func.lower(text("username")),
+            postgresql_using="gin",
+            postgresql_ops={"lower(username)": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_users_display_name_trgm",
+            func.lower(text("display_name")),
+            postgresql_using="gin",
+            postgresql_ops={"lower(display_name)": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_users_username_prefix",
+            func.lower(text("username")),
+            postgresql_ops={"lower(username)": "text_pattern_ops"},
+        ),
         CheckConstraint("username ~ '^[A-Za-z0-9_]{1,15}$'", name="username_format"),
     )
 

@@ -1,0 +1,280 @@
+"""Search in PostgreSQL: the query tree becomes one WHERE clause over ``tweets``.
+
+Words and phrases match the generated ``search_vector`` (GIN index); the other operators are
+plain conditions the planner combines with it. TOP orders by a score that is stable while time
+passes: ln(text rank) + ln(1 + engagement) / 2 + age decay, where the decay is written as the
+tweet's own time over the half-life (multiplying every score by the same e^(-now/T) does not
+change their order), so a relevance cursor (the score and the id) stays valid.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    SQLColumnExpression,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+
+from starling import ids
+from starling.db import Database
+from starling.errors import DomainError, ErrorCode
+from starling.models import Tweet, TweetHashtag, TweetMedia, TweetMention, TweetStats, User
+from starling.models.users import UserStats
+from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
+from starling.records import TWEET_COLUMNS, USER_COLUMNS, TweetRecord, UserRecord
+from starling.search_query import (
+    And,
+    From,
+    Has,
+    Hashtag,
+    Is,
+    Lang,
+    Mentions,
+    MinCount,
+    Node,
+    Not,
+    Or,
+    Since,
+    To,
+    Until,
+    Words,
+    walk,
+)
+from starling.storage.search import (
+    MAX_NAME_QUERY,
+    HashtagUse,
+    SearchSort,
+    Suggestions,
+)
+from starling.visibility import blocked_either_way, follows, not_muted, tweet_visible
+
+CONFIG = "simple"
+HALF_LIFE_HOURS = 24.0
+SCORE_SCALE = 1_000_000  # scores travel in cursors as integers
+HASHTAG_WINDOW = timedelta(days=7)
+_LINK = r"https?://"
+
+
+class PostgresSearch:
+    name = "postgres"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def search_tweets(
+        self, query: Node, viewer_id: int | None, sort: SearchSort, request: PageRequest
+    ) -> Page[TweetRecord]:
+        leaves = walk(query)
+        wants_retweets = any(leaf == Is("retweet") and not neg for leaf, neg in leaves)
+        statement = select(*TWEET_COLUMNS).where(
+            _condition(query),
+            tweet_visible(Tweet, viewer_id),
+            not_muted(Tweet, viewer_id),
+            true() if wants_retweets else Tweet.retweet_of_tweet_id.is_(None),
+        )
+        if sort is SearchSort.LATEST:
+            after = int_key(request)
+            if after is not None:
+                statement = statement.where(Tweet.id < after[0])
+            statement = statement.order_by(Tweet.id.desc()).limit(request.first + 1)
+            rows = await self.db.rows(statement)
+            records = [TweetRecord.of(row) for row in rows]
+            return page_from_rows(records, [(t.id,) for t in records], request)
+
+        score = _top_score(leaves).label("score")
+        statement = statement.add_columns(score).outerjoin(
+            TweetStats, TweetStats.tweet_id == Tweet.id
+        )
+        after = int_key(request, 2)
+        if after is not None:
+            statement = statement.where(func.row(score, Tweet.id) < func.row(*after))
+        statement = statement.order_by(score.desc(), Tweet.id.desc()).limit(request.first + 1)
+        rows = await self.db.rows(statement)
+        return page_from_rows(
+            [TweetRecord.of(row) for row in rows], [(row.score, row.id) for row in rows], request
+        )
+
+    async def search_users(
+        self, text: str, viewer_id: int | None, request: PageRequest
+    ) -> Page[UserRecord]:
+        wanted = _name_query(text)
+        username, display_name = func.lower(User.username), func.lower(User.display_name)
+        tier = case(
+            (username == wanted, 3),
+            (_prefix(username, wanted), 2),
+            else_=1,
+        ).label("tier")
+        followed = (
+            cast(follows(viewer_id, User.id), Integer) if viewer_id is not None else literal(0)
+        ).label("followed")
+        similarity = cast(
+            func.greatest(func.similarity(username, wanted), func.similarity(display_name, wanted))
+            * SCORE_SCALE,
+            BigInteger,
+        ).label("similarity")
+        followers = func.coalesce(UserStats.followers_count, 0).label("followers")
+        sort_key = (tier, followed, similarity, followers, User.id)
+        statement = (
+            select(*USER_COLUMNS, *sort_key[:4])
+            .outerjoin(UserStats, UserStats.user_id == User.id)
+            .where(
+                or_(
+                    username == wanted,
+                    _prefix(username, wanted),
+                    username.bool_op("%")(wanted),
+                    display_name.bool_op("%")(wanted),
+                ),
+                ~blocked_either_way(User.id, viewer_id) if viewer_id is not None else true(),
+            )
+        )
+        after = int_key(request, 5)
+        if after is not None:
+            statement = statement.where(func.row(*sort_key) < func.row(*after))
+        statement = statement.order_by(*(part.desc() for part in sort_key)).limit(request.first + 1)
+        rows = await self.db.rows(statement)
+        return page_from_rows(
+            [UserRecord.of(row) for row in rows],
+            [(row.tier, row.followed, row.similarity, row.followers, row.id) for row in rows],
+            request,
+        )
+
+    async def suggest(
+        self, prefix: str, viewer_id: int | None, users: int, hashtags: int
+    ) -> Suggestions:
+        wanted = prefix.lower()
+        found_users: list[UserRecord] = []
+        found_tags: list[HashtagUse] = []
+        if users:
+            username = func.lower(User.username)
+            statement = (
+                select(*USER_COLUMNS)
+                .outerjoin(UserStats, UserStats.user_id == User.id)
+                .where(
+                    _prefix(username, wanted),
+                    ~blocked_either_way(User.id, viewer_id) if viewer_id is not None else true(),
+                )
+                .order_by(func.coalesce(UserStats.followers_count, 0).desc(), User.id)
+                .limit(users)
+            )
+            found_users = [UserRecord.of(row) for row in await self.db.rows(statement)]
+        if hashtags:
+            since = ids.lowest_id_at(datetime.now(UTC) - HASHTAG_WINDOW)
+            uses = func.count().label("uses")
+            statement = (
+                select(TweetHashtag.tag, uses)
+                .where(_prefix(TweetHashtag.tag, wanted), TweetHashtag.tweet_id >= since)
+                .group_by(TweetHashtag.tag)
+                .order_by(uses.desc(), TweetHashtag.tag)
+                .limit(hashtags)
+            )
+            found_tags = [HashtagUse(row.tag, row.uses) for row in await self.db.rows(statement)]
+        return Suggestions(found_users, found_tags)
+
+
+def _name_query(text: str) -> str:
+    wanted = text.strip().lstrip("@").lower()
+    if not wanted:
+        raise DomainError(ErrorCode.BAD_USER_INPUT, "The query is empty.", "query")
+    if len(wanted) > MAX_NAME_QUERY:
+        raise DomainError(
+            ErrorCode.BAD_USER_INPUT, f"A query is at most {MAX_NAME_QUERY} characters.", "query"
+        )
+    return wanted
+
+
+def _prefix(column: SQLColumnExpression[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as a range the text_pattern_ops indexes serve (a LIKE
+    with a bound pattern cannot use them once PostgreSQL switches to a generic plan)."""
+    at_least: ColumnElement[bool] = column.bool_op("~>=~")(prefix)
+    if ord(prefix[-1]) == 0x10FFFF:
+        return at_least
+    return and_(at_least, column.bool_op("~<~")(prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+
+
+def _condition(node: Node) -> ColumnElement[bool]:
+    match node:
+        case Words(text, phrase):
+            to_query = func.phraseto_tsquery if phrase else func.plainto_tsquery
+            return Tweet.search_vector.bool_op("@@")(to_query(CONFIG, text))
+        case Hashtag(tag):
+            return exists().where(TweetHashtag.tweet_id == Tweet.id, TweetHashtag.tag == tag)
+        case Mentions(username):
+            return exists().where(
+                TweetMention.tweet_id == Tweet.id, TweetMention.user_id.in_(_user_id(username))
+            )
+        case From(username):
+            return Tweet.author_id.in_(_user_id(username))
+        case To(username):
+            return Tweet.reply_to_user_id.in_(_user_id(username))
+        case Since(day):
+            return Tweet.id >= ids.lowest_id_at(datetime.combine(day, time(), UTC))
+        case Until(day):
+            return Tweet.id < ids.lowest_id_at(datetime.combine(day, time(), UTC))
+        case Has("media"):
+            return exists().where(TweetMedia.tweet_id == Tweet.id)
+        case Has("links"):
+            return Tweet.text.regexp_match(_LINK, flags="i")
+        case Has(_):  # poll: no tweet carries a poll yet
+            return false()
+        case Is("reply"):
+            return Tweet.reply_to_tweet_id.is_not(None)
+        case Is(_):  # retweet
+            return Tweet.retweet_of_tweet_id.is_not(None)
+        case MinCount(what, count):
+            column = TweetStats.like_count if what == "likes" else TweetStats.retweet_count
+            return exists().where(TweetStats.tweet_id == Tweet.id, column >= count)
+        case Lang(code):
+            return Tweet.lang == code
+        case Not(part):
+            # NULL (a tweet with no language, a reply to no one) is "no" before it is negated.
+            return not_(func.coalesce(_condition(part), false()))
+        case And(parts):
+            return and_(*(_condition(part) for part in parts))
+        case Or(parts):
+            return or_(*(_condition(part) for part in parts))
+    raise AssertionError(f"unknown query node {node!r}")
+
+
+def _user_id(username: str) -> Any:
+    return select(User.id).where(func.lower(User.username) == username.lower()).scalar_subquery()
+
+
+def _top_score(leaves: list[tuple[Node, bool]]) -> ColumnElement[int]:
+    """ln(rank) + ln(1 + likes + 2 x retweets + replies) / 2 + hours / half-life x ln 2, scaled."""
+    wanted = [
+        (func.phraseto_tsquery if leaf.phrase else func.plainto_tsquery)(CONFIG, leaf.text)
+        for leaf, negated in leaves
+        if isinstance(leaf, Words) and not negated
+    ]
+    relevance: ColumnElement[Any] = literal(0.0)
+    if wanted:
+        query: ColumnElement[Any] = wanted[0]
+        for more in wanted[1:]:
+            query = query.op("||")(more)
+        relevance = func.ln(func.ts_rank_cd(Tweet.search_vector, query) + 1e-6)
+    engagement = func.ln(
+        1
+        + func.coalesce(TweetStats.like_count, 0)
+        + 2 * func.coalesce(TweetStats.retweet_count, 0)
+        + func.coalesce(TweetStats.reply_count, 0)
+    )
+    hours = cast(func.extract("epoch", Tweet.created_at), Float) / 3600
+    recency = hours / HALF_LIFE_HOURS * math.log(2)
+    return cast(func.round((relevance + engagement / 2 + recency) * SCORE_SCALE), BigInteger)
