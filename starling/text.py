@@ -21,6 +21,8 @@ from twitter_text.regexp.valid_url_preceding_chars import valid_url_preceding_ch
 from twitter_text.regexp.valid_url_query_chars import valid_url_query_chars
 from twitter_text.regexp.valid_url_query_ending_chars import valid_url_query_ending_chars
 
+from starling.language import detect_language
+
 
 def normalize(value: str) -> str:
     """NFC-normalised and stripped, as it is stored and counted."""
@@ -97,6 +99,7 @@ class ParsedTweet:
     hashtags: list[str]  # lower-cased, unique, in order of appearance
     mentions: list[str]  # usernames as typed, unique case-insensitively
     urls: list[str]
+    lang: str | None  # ISO 639 code, None when too short or unclear to tell
 
     @property
     def too_long(self) -> bool:
@@ -105,6 +108,16 @@ class ParsedTweet:
 
 class TextTooLong(ValueError):
     """Text far over any limit, refused before it is parsed."""
+
+
+def _prose(text: str, url_spans: list[tuple[int, int]]) -> str:
+    """The text without links, mentions and hashtags: what says which language it is in."""
+    pieces, at = [], 0
+    for start, end in sorted(url_spans):
+        pieces.append(text[at:start])
+        at = max(at, end)
+    pieces.append(text[at:])
+    return _MENTION.sub(" ", _HASHTAG.sub(" ", " ".join(pieces)))
 
 
 def parse_tweet(raw: str) -> ParsedTweet:
@@ -135,6 +148,7 @@ def parse_tweet(raw: str) -> ParsedTweet:
         hashtags=hashtags,
         mentions=mentions,
         urls=[url["url"] for url in urls],
+        lang=detect_language(_prose(text, url_spans)),
     )
 
 

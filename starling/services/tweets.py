@@ -93,6 +93,7 @@ async def post_tweet(
             id=tweet_id,
             author_id=author_id,
             text=parsed.text,
+            lang=parsed.lang,
             reply_to_tweet_id=parent.id if parent else None,
             reply_to_user_id=parent.author_id if parent else None,
             conversation_id=parent.conversation_id if parent else tweet_id,
@@ -170,6 +171,7 @@ async def edit_tweet(core: Core, editor_id: int, tweet_id: int, text: str) -> Tw
         session.add(version)
         await session.flush()
         tweet.text = parsed.text
+        tweet.lang = parsed.lang
         tweet.edit_count += 1
         tweet.edited_at = func.now()
         tweet.current_version_id = version.id

@@ -105,9 +105,12 @@ async def test_operators_and_their_negations(
     assert await texts(api, "until:2000-01-01 dog") == []
     assert await texts(api, "-since:2000-01-01 dog") == []
 
-    await run_sql(test_settings, "UPDATE tweets SET lang = 'en' WHERE text LIKE '%fox%'")
-    assert await texts(api, "lang:en") == [fox]
-    assert await texts(api, "-lang:en from:ada") == [dog]
+    # Detection is tested below; here a language is set so only one tweet has it.
+    await run_sql(
+        test_settings, "UPDATE tweets SET lang = CASE WHEN text LIKE '%fox%' THEN 'la' END"
+    )
+    assert await texts(api, "lang:la") == [fox]
+    assert await texts(api, "-lang:la from:ada") == [dog]
 
     fox_id = (await api.data(SEARCH, {"q": "fox"}))["searchTweets"]["edges"][0]["node"]["id"]
     await ok(api, corpus["bob"], "likeTweet", fox_id)
@@ -284,3 +287,23 @@ async def test_hashtag_with_its_tweets(api: Api) -> None:
     assert data["hashtag"]["tweets"]["pageInfo"]["hasNextPage"]
     assert older["id"] != newer["id"]
     assert (await api.data('query { hashtag(name: "nothing") { name } }'))["hashtag"] is None
+
+
+async def test_the_language_is_detected_at_post_time_and_after_an_edit(api: Api) -> None:
+    ada = await api.register("ada")
+    french = await post(api, ada, "je suis tellement fatigué aujourd'hui, bonne nuit #dodo")
+    await post(api, ada, "what a great game last night, well played everyone")
+    await post(api, ada, "ok 👍")  # too short to tell: no language
+
+    assert await texts(api, "lang:fr") == [french["text"]]
+    assert await texts(api, "lang:en") == ["what a great game last night, well played everyone"]
+    assert len(await texts(api, "-lang:fr -lang:en from:ada")) == 1
+
+    await api.data(
+        'mutation($id: ID!) { editTweet(input: {id: $id, text: "guten Morgen zusammen, '
+        'ich habe heute keine Zeit"}) { errors { code } } }',
+        {"id": french["id"]},
+        token=ada.token,
+    )
+    assert await texts(api, "lang:fr") == []
+    assert await texts(api, "lang:de") == ["guten Morgen zusammen, ich habe heute keine Zeit"]
