@@ -9,6 +9,7 @@ both stop from ``atexit`` handlers, so SIGTERM and SIGHUP are turned into an ord
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -40,16 +41,22 @@ def ensure_services(settings: Settings) -> Settings:
 
 def _exit_cleanly_on_termination() -> None:
     """Python dies on SIGTERM and SIGHUP without running ``atexit``, which would leave the embedded
-    servers running (uvicorn re-raises a SIGTERM it handled once it has shut down). Raising
-    SystemExit instead unwinds the process normally."""
+    servers running. SIGTERM now raises SystemExit, so the process unwinds normally: uvicorn and
+    arq handle a SIGTERM themselves while they run (a graceful shutdown), and uvicorn raises it
+    again once it has stopped, which lands here. SIGHUP (a closed terminal) becomes a SIGTERM, so
+    it takes the same graceful path: raising SystemExit from inside the running event loop can
+    be swallowed by a task and leave the server running."""
     if threading.current_thread() is not threading.main_thread():
         return
 
-    def exit_on(signum: int, _frame: object) -> None:
+    def exit_now(signum: int, _frame: object) -> None:
         sys.exit(128 + signum)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, exit_on)
+    def terminate(_signum: int, _frame: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, exit_now)
+    signal.signal(signal.SIGHUP, terminate)
 
 
 def _start_postgres(data_dir: Path) -> str:
