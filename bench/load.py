@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 from redis.asyncio import Redis
 
+from bench.build_dataset import WORDS
 from bench.common import DATA_DIR, REDIS_URL, database_url
 
 HOME = """query Home { homeTimeline(first: 20) { edges { cursor node {
@@ -34,6 +35,13 @@ USER = """query Profile($username: String!) { user(username: $username) {
     id text createdAt likeCount retweetCount replyCount viewerHasLiked } } } } }"""
 POST = """mutation Post($text: String!) { postTweet(input: {text: $text}) {
   tweet { id } errors { code } } }"""
+SEARCH = """query Search($q: String!, $sort: SearchSort!) {
+  searchTweets(query: $q, sort: $sort, first: 20) { edges { node {
+    id text createdAt author { id username } likeCount retweetCount } }
+    pageInfo { hasNextPage endCursor } } }"""
+AUTOCOMPLETE = """query Autocomplete($p: String!) { autocomplete(prefix: $p, limit: 10) {
+  ... on UserSuggestion { user { id username displayName } }
+  ... on HashtagSuggestion { name tweetCount } } }"""
 
 
 @dataclass
@@ -91,9 +99,38 @@ async def one(
         return await request(http, url, client, HOME, {})
     if kind == "user":
         return await request(http, url, client, USER, {"username": rng.choice(clients).username})
+    if kind in ("search-top", "search-latest"):
+        sort = "TOP" if kind == "search-top" else "LATEST"
+        return await request(
+            http, url, client, SEARCH, {"q": search_query(rng, clients), "sort": sort}
+        )
+    if kind == "autocomplete":
+        return await request(http, url, client, AUTOCOMPLETE, {"p": prefix(rng, clients)})
     # Unique across runs too: the seeds repeat, and a repeated text is a DUPLICATE_TWEET.
     text = f"bench {time.time_ns()} {rng.random():.12f} #load"
     return await request(http, url, client, POST, {"text": text})
+
+
+def search_query(rng: random.Random, clients: list[Client]) -> str:
+    """A mix of what people type: one word, two, a phrase, a hashtag, an author, an exclusion."""
+    one, two = rng.sample(WORDS, 2)
+    return rng.choice(
+        [
+            one,
+            f"{one} {two}",
+            f'"{one} {two}"',
+            f"#{one}",
+            f"from:{rng.choice(clients).username} {one}",
+            f"{one} -{two}",
+        ]
+    )
+
+
+def prefix(rng: random.Random, clients: list[Client]) -> str:
+    """What a user has typed so far: 1-4 characters of a username or a tag, maybe with @ or #."""
+    if rng.random() < 0.5:
+        return rng.choice(["", "@"]) + rng.choice(clients).username[: rng.randint(1, 4)]
+    return rng.choice(["", "#"]) + rng.choice(WORDS)[: rng.randint(1, 4)]
 
 
 async def drive(args: argparse.Namespace) -> None:
@@ -105,6 +142,9 @@ async def drive(args: argparse.Namespace) -> None:
         "user": ["user"],
         "post": ["post"],
         "mixed": ["home"] * 6 + ["user"] * 3 + ["post"],
+        "search-top": ["search-top"],
+        "search-latest": ["search-latest"],
+        "autocomplete": ["autocomplete"],
     }[args.scenario]
     stats = Stats()
     limits = httpx.Limits(
@@ -138,7 +178,7 @@ async def drive(args: argparse.Namespace) -> None:
     )
     for kind, values in sorted(stats.latencies.items()):
         print(
-            f"  {kind:<5} n={len(values):>7} rate={len(values) / elapsed:>7.0f}/s "
+            f"  {kind:<13} n={len(values):>7} rate={len(values) / elapsed:>7.0f}/s "
             f"p50={percentile(values, 0.5) * 1000:7.1f}ms p95={percentile(values, 0.95) * 1000:7.1f}ms "
             f"p99={percentile(values, 0.99) * 1000:7.1f}ms errors={stats.errors.get(kind, 0)}"
         )
@@ -235,7 +275,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("scenario", choices=["home", "user", "post", "mixed", "warm", "fanout"])
+    parser.add_argument(
+        "scenario",
+        choices=[
+            "home",
+            "user",
+            "post",
+            "mixed",
+            "search-top",
+            "search-latest",
+            "autocomplete",
+            "warm",
+            "fanout",
+        ],
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000/graphql")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=3)

@@ -18,8 +18,10 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Select,
     SQLColumnExpression,
     and_,
+    any_,
     case,
     cast,
     exists,
@@ -31,6 +33,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from starling import ids
 from starling.db import Database
@@ -69,6 +72,8 @@ CONFIG = "simple"
 HALF_LIFE_HOURS = 24.0
 SCORE_SCALE = 1_000_000  # scores travel in cursors as integers
 HASHTAG_WINDOW = timedelta(days=7)
+RECENT_WINDOW = timedelta(days=1)
+TOP_CANDIDATES = 1_000
 _LINK = r"https?://"
 
 
@@ -83,7 +88,7 @@ class PostgresSearch:
     ) -> Page[TweetRecord]:
         leaves = walk(query)
         wants_retweets = any(leaf == Is("retweet") and not neg for leaf, neg in leaves)
-        statement = select(*TWEET_COLUMNS).where(
+        matches = select(*TWEET_COLUMNS).where(
             _condition(query),
             tweet_visible(Tweet, viewer_id),
             not_muted(Tweet, viewer_id),
@@ -91,25 +96,59 @@ class PostgresSearch:
         )
         if sort is SearchSort.LATEST:
             after = int_key(request)
-            if after is not None:
-                statement = statement.where(Tweet.id < after[0])
-            statement = statement.order_by(Tweet.id.desc()).limit(request.first + 1)
-            rows = await self.db.rows(statement)
+            rows = await self._newest(matches, after[0] if after else None, request.first + 1)
             records = [TweetRecord.of(row) for row in rows]
             return page_from_rows(records, [(t.id,) for t in records], request)
 
+        # TOP ranks the newest TOP_CANDIDATES matches as of the first page: the cursor carries
+        # that page's newest id (the anchor), so later pages rank the same candidates.
+        after = int_key(request, 3)
+        anchor = after[2] if after else None
+        candidates = [
+            row.id
+            for row in await self._newest(
+                matches, anchor + 1 if anchor is not None else None, TOP_CANDIDATES
+            )
+        ]
+        if not candidates:
+            return page_from_rows([], [], request)
+        anchor = anchor if anchor is not None else candidates[0]
         score = _top_score(leaves).label("score")
-        statement = statement.add_columns(score).outerjoin(
-            TweetStats, TweetStats.tweet_id == Tweet.id
+        ranked = (
+            select(*TWEET_COLUMNS, score)
+            .outerjoin(TweetStats, TweetStats.tweet_id == Tweet.id)
+            .where(Tweet.id == any_(literal(candidates, ARRAY(BigInteger))))
         )
-        after = int_key(request, 2)
         if after is not None:
-            statement = statement.where(func.row(score, Tweet.id) < func.row(*after))
-        statement = statement.order_by(score.desc(), Tweet.id.desc()).limit(request.first + 1)
-        rows = await self.db.rows(statement)
+            ranked = ranked.where(func.row(score, Tweet.id) < func.row(after[0], after[1]))
+        ranked = ranked.order_by(score.desc(), Tweet.id.desc()).limit(request.first + 1)
+        top = await self.db.rows(ranked)
         return page_from_rows(
-            [TweetRecord.of(row) for row in rows], [(row.score, row.id) for row in rows], request
+            [TweetRecord.of(row) for row in top],
+            [(row.score, row.id, anchor) for row in top],
+            request,
         )
+
+    async def _newest(self, matches: Select[Any], before: int | None, limit: int) -> list[Any]:
+        """The newest ``limit`` rows of ``matches`` below ``before``. Walking the id index
+        newest first finds common words at once but reads the whole table for a rare one; a
+        bitmap of the GIN index is the reverse. So: the index walk over the last day, then the
+        bitmap over anything older (``id + 0`` keeps the planner off the id index)."""
+        recent = ids.lowest_id_at(datetime.now(UTC) - RECENT_WINDOW)
+        below = [Tweet.id < before] if before is not None else []
+        rows = list(
+            await self.db.rows(
+                matches.where(Tweet.id >= recent, *below).order_by(Tweet.id.desc()).limit(limit)
+            )
+        )
+        if len(rows) < limit:
+            older = min(recent, before) if before is not None else recent
+            rows += await self.db.rows(
+                matches.where(Tweet.id < older)
+                .order_by((Tweet.id + 0).desc())
+                .limit(limit - len(rows))
+            )
+        return rows
 
     async def search_users(
         self, text: str, viewer_id: int | None, request: PageRequest
