@@ -44,10 +44,16 @@ def author_visible(author_id: SQLColumnExpression[int], viewer_id: Viewer) -> Co
     public = exists().where(User.id == author_id, User.protected.is_(False))
     if viewer_id is None:
         return public
-    return and_(
-        or_(author_id == viewer_id, public, follows(viewer_id, author_id)),
-        ~blocked_either_way(author_id, viewer_id),
+    # "Not a protected account the viewer neither is nor follows", written as one NOT EXISTS:
+    # as an OR of EXISTS, PostgreSQL hashed the whole users table for every query (a sequential
+    # scan of every user, ~30 ms on 100k users, whatever the page size).
+    kept_out = exists().where(
+        User.id == author_id,
+        User.protected,  # as the bare column, so the partial index (WHERE protected) applies
+        User.id != viewer_id,
+        ~follows(viewer_id, User.id),
     )
+    return and_(~kept_out, ~blocked_either_way(author_id, viewer_id))
 
 
 # The viewer: an id, None for an anonymous reader, or a bound parameter of a prebuilt statement.

@@ -30,6 +30,8 @@ class User(Base):
         # Usernames and emails are unique whatever their case.
         Index("uq_users_username_lower", func.lower(text("username")), unique=True),
         Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        # The few protected accounts, for the visibility rule's anti-join.
+        Index("ix_users_protected", "id", postgresql_where=text("protected")),
         # Search: fuzzy matches on names (pg_trgm) and username prefixes (autocomplete).
         Index(
             "ix_users_username_trgm",
