@@ -80,6 +80,19 @@ class Database:
         async with self._read_engine.connect() as connection:
             return (await connection.execute(statement, params or {})).all()
 
+    async def rows_planned_for_values(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        """Like ``rows``, for a statement whose best plan depends on its values (search: a rare
+        word wants the GIN bitmap, a common one the id index). After five runs PostgreSQL may
+        settle on one generic plan for a prepared statement; this plans every run."""
+        async with self._read_engine.connect() as connection:
+            await connection.exec_driver_sql("SET plan_cache_mode = force_custom_plan")
+            try:
+                return (await connection.execute(statement, params or {})).all()
+            finally:
+                await connection.exec_driver_sql("RESET plan_cache_mode")
+
     async def write(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:

@@ -75,6 +75,8 @@ class User(Base):
 
 class UserStats(Base):
     __tablename__ = "user_stats"
+    # Autocomplete on a short prefix walks users from the most followed down.
+    __table_args__ = (Index("ix_user_stats_followers", text("followers_count DESC"), "user_id"),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True

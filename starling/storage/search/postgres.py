@@ -72,7 +72,6 @@ CONFIG = "simple"
 HALF_LIFE_HOURS = 24.0
 SCORE_SCALE = 1_000_000  # scores travel in cursors as integers
 HASHTAG_WINDOW = timedelta(days=7)
-RECENT_WINDOW = timedelta(days=1)
 TOP_CANDIDATES = 1_000
 _LINK = r"https?://"
 
@@ -122,7 +121,7 @@ class PostgresSearch:
         if after is not None:
             ranked = ranked.where(func.row(score, Tweet.id) < func.row(after[0], after[1]))
         ranked = ranked.order_by(score.desc(), Tweet.id.desc()).limit(request.first + 1)
-        top = await self.db.rows(ranked)
+        top = await self.db.rows_planned_for_values(ranked)
         return page_from_rows(
             [TweetRecord.of(row) for row in top],
             [(row.score, row.id, anchor) for row in top],
@@ -132,22 +131,30 @@ class PostgresSearch:
     async def _newest(self, matches: Select[Any], before: int | None, limit: int) -> list[Any]:
         """The newest ``limit`` rows of ``matches`` below ``before``. Walking the id index
         newest first finds common words at once but reads the whole table for a rare one; a
-        bitmap of the GIN index is the reverse. So: the index walk over the last day, then the
-        bitmap over anything older (``id + 0`` keeps the planner off the id index)."""
-        recent = ids.lowest_id_at(datetime.now(UTC) - RECENT_WINDOW)
-        below = [Tweet.id < before] if before is not None else []
-        rows = list(
-            await self.db.rows(
-                matches.where(Tweet.id >= recent, *below).order_by(Tweet.id.desc()).limit(limit)
+        bitmap of the GIN index is the reverse. So: the index walk over the last day, then
+        the bitmap over the last week, then over everything older (``id + 0`` keeps the
+        planner off the id index), stopping as soon as there are enough."""
+        now = datetime.now(UTC)
+        rows: list[Any] = []
+        upper = before
+        for walk_the_index, window in (
+            (True, timedelta(days=1)),
+            (False, timedelta(days=7)),
+            (False, None),
+        ):
+            lower = ids.lowest_id_at(now - window) if window is not None else None
+            if upper is not None and lower is not None and lower >= upper:
+                continue  # this window is entirely above ``before``
+            bounds = [Tweet.id < upper] if upper is not None else []
+            if lower is not None:
+                bounds.append(Tweet.id >= lower)
+            order = Tweet.id.desc() if walk_the_index else (Tweet.id + 0).desc()
+            rows += await self.db.rows_planned_for_values(
+                matches.where(*bounds).order_by(order).limit(limit - len(rows))
             )
-        )
-        if len(rows) < limit:
-            older = min(recent, before) if before is not None else recent
-            rows += await self.db.rows(
-                matches.where(Tweet.id < older)
-                .order_by((Tweet.id + 0).desc())
-                .limit(limit - len(rows))
-            )
+            if len(rows) >= limit or lower is None:
+                break
+            upper = lower
         return rows
 
     async def search_users(
@@ -187,7 +194,7 @@ class PostgresSearch:
         if after is not None:
             statement = statement.where(func.row(*sort_key) < func.row(*after))
         statement = statement.order_by(*(part.desc() for part in sort_key)).limit(request.first + 1)
-        rows = await self.db.rows(statement)
+        rows = await self.db.rows_planned_for_values(statement)
         return page_from_rows(
             [UserRecord.of(row) for row in rows],
             [(row.tier, row.followed, row.similarity, row.followers, row.id) for row in rows],
@@ -204,15 +211,18 @@ class PostgresSearch:
             username = func.lower(User.username)
             statement = (
                 select(*USER_COLUMNS)
-                .outerjoin(UserStats, UserStats.user_id == User.id)
+                .join(UserStats, UserStats.user_id == User.id)  # every account has its row
                 .where(
                     _prefix(username, wanted),
                     ~blocked_either_way(User.id, viewer_id) if viewer_id is not None else true(),
                 )
-                .order_by(func.coalesce(UserStats.followers_count, 0).desc(), User.id)
+                # Plain columns, so a prefix shared by many names walks ix_user_stats_followers.
+                .order_by(UserStats.followers_count.desc(), UserStats.user_id)
                 .limit(users)
             )
-            found_users = [UserRecord.of(row) for row in await self.db.rows(statement)]
+            found_users = [
+                UserRecord.of(row) for row in await self.db.rows_planned_for_values(statement)
+            ]
         if hashtags:
             since = ids.lowest_id_at(datetime.now(UTC) - HASHTAG_WINDOW)
             uses = func.count().label("uses")
@@ -223,7 +233,10 @@ class PostgresSearch:
                 .order_by(uses.desc(), TweetHashtag.tag)
                 .limit(hashtags)
             )
-            found_tags = [HashtagUse(row.tag, row.uses) for row in await self.db.rows(statement)]
+            found_tags = [
+                HashtagUse(row.tag, row.uses)
+                for row in await self.db.rows_planned_for_values(statement)
+            ]
         return Suggestions(found_users, found_tags)
 
 
