@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from resolvers.limits import Action, spend
 from schema.connections import Connection
 from schema.context import Info
 from schema.search import Hashtag, HashtagSuggestion, SearchSort, Suggestion, UserSuggestion
@@ -25,6 +26,7 @@ async def search_tweets(
 ) -> Connection[Tweet]:
     request = page_request(first, after)
     tree = parse(query)
+    await spend(info, Action.SEARCH)
     page = await info.context.core.search.search_tweets(
         tree, info.context.viewer_id, search.SearchSort(sort.value), request
     )
@@ -34,9 +36,9 @@ async def search_tweets(
 async def search_users(
     info: Info, query: str, first: int | None = None, after: str | None = None
 ) -> Connection[User]:
-    page = await info.context.core.search.search_users(
-        query, info.context.viewer_id, page_request(first, after)
-    )
+    request = page_request(first, after)
+    await spend(info, Action.SEARCH)
+    page = await info.context.core.search.search_users(query, info.context.viewer_id, request)
     return user_connection(info, page)
 
 

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     rate_limit_login_failures_per_account: str = "10/900"
     rate_limit_login_failures_per_account_all_ips: str = "100/3600"
     rate_limit_registrations_per_ip: str = "25/1800"
+    # searchTweets and searchUsers (each costs PostgreSQL far more than a timeline page): per
+    # user, or per IP when signed out. Twitter's search API allowed 180 per 15 minutes.
+    rate_limit_searches: str = "180/900"
 
     @field_validator(
         "rate_limit_posts",
@@ -130,6 +133,7 @@ class Settings(BaseSettings):
         "rate_limit_login_failures_per_account",
         "rate_limit_login_failures_per_account_all_ips",
         "rate_limit_registrations_per_ip",
+        "rate_limit_searches",
     )
     @classmethod
     def _is_budget(cls, value: str) -> str:

@@ -44,6 +44,7 @@ UNLIMITED = {
         "login_failures_per_account",
         "login_failures_per_account_all_ips",
         "registrations_per_ip",
+        "searches",
     )
 }
 

@@ -75,3 +75,39 @@ async def test_statements_do_not_grow_with_page_size(
         counts[first] = len(statements)
     assert counts[5] == counts[50], counts
     assert counts[50] <= 12, counts
+
+
+SEARCH_PAGE = f"""
+query($first: Int!, $sort: SearchSort!) {{
+  searchTweets(query: "tweet", sort: $sort, first: $first) {{
+    edges {{ cursor node {{ {TWEET_FIELDS} quoted {{ id author {{ username }} likeCount }} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+  searchUsers(query: "other", first: $first) {{
+    edges {{ node {{ username followersCount viewerIsFollowing }} }}
+  }}
+  hashtag(name: "tag1") {{
+    tweetCount tweets(first: $first) {{ edges {{ node {{ {TWEET_FIELDS} }} }} }}
+  }}
+  autocomplete(prefix: "o", limit: 10) {{
+    ... on UserSuggestion {{ user {{ username followersCount }} }}
+  }}
+}}
+"""
+
+
+@pytest.mark.parametrize("sort", ["LATEST", "TOP"])
+async def test_search_pages_do_not_grow_with_page_size(
+    api: Api, app: Any, busy_author: tuple[Account, Account], sort: str
+) -> None:
+    _, viewer = busy_author
+    await api.data("{ viewer { id } }", token=viewer.token)
+    counts = {}
+    for first in (3, 13):
+        with count_statements(app) as statements:
+            data = await api.data(SEARCH_PAGE, {"first": first, "sort": sort}, viewer.token)
+        assert len(data["searchTweets"]["edges"]) == first
+        assert len(data["hashtag"]["tweets"]["edges"]) == first
+        assert len(data["searchUsers"]["edges"]) == 3
+        counts[first] = len(statements)
+    assert counts[3] == counts[13], counts

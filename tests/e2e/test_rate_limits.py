@@ -232,3 +232,26 @@ async def test_forwarded_for_counts_only_from_trusted_proxies(test_settings: Set
         # The test client is 127.0.0.1, not a trusted proxy: its X-Forwarded-For is ignored.
         outcomes = [(await login(client, "nobody", "x" * 8, f"10.5.0.{i}"))[1] for i in range(3)]
     assert outcomes == ["INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "RATE_LIMITED"]
+
+
+async def test_searches_have_a_budget_per_user_or_per_ip(test_settings: Settings) -> None:
+    search = '{ searchTweets(query: "cats") { edges { cursor } } }'
+    people = '{ searchUsers(query: "ada") { edges { cursor } } }'
+    async with client_with(test_settings, **limits(searches="3/900")) as client:
+        api = Api(client)
+        reader = await api.register("reader")
+        signed_in = [await api.error_codes(q, token=reader.token) for q in (search, people) * 2]
+        assert signed_in == [[], [], [], ["RATE_LIMITED"]]
+
+        async def anonymous(ip: str) -> list[str]:
+            response = await client.post(
+                "/graphql", json={"query": search}, headers={"x-forwarded-for": ip}
+            )
+            return [e["extensions"]["code"] for e in response.json().get("errors", [])]
+
+        from_one_ip = [await anonymous("10.9.0.1") for _ in range(4)]
+        assert from_one_ip == [[], [], [], ["RATE_LIMITED"]]
+        assert await anonymous("10.9.0.2") == []
+        # Autocomplete, called on every keystroke, spends nothing.
+        for _ in range(5):
+            assert await api.error_codes('{ autocomplete(prefix: "ad") { __typename } }') == []
