@@ -234,7 +234,8 @@ class _Parser:
         parts = [self.term(depth)]
         while (token := self._peek()) is not None and token.kind == "or":
             self.at += 1
-            if self._peek() is None or self._peek().kind in ("or", "close"):  # type: ignore[union-attr]
+            following = self._peek()
+            if following is None or following.kind in ("or", "close"):
                 raise SearchSyntaxError("OR needs a term after it", token.position)
             parts.append(self.term(depth))
         return parts[0] if len(parts) == 1 else Or(tuple(parts))
@@ -299,13 +300,15 @@ def _atom(token: _Token) -> Node:
         case "until":
             return Until(_day(value, value_at))
         case "has":
-            if value not in ("media", "links", "poll"):
-                raise SearchSyntaxError("has: takes media, links or poll", value_at)
-            return Has(value)  # type: ignore[arg-type]
+            match value:
+                case "media" | "links" | "poll":
+                    return Has(value)
+            raise SearchSyntaxError("has: takes media, links or poll", value_at)
         case "is":
-            if value not in ("reply", "retweet"):
-                raise SearchSyntaxError("is: takes reply or retweet", value_at)
-            return Is(value)  # type: ignore[arg-type]
+            match value:
+                case "reply" | "retweet":
+                    return Is(value)
+            raise SearchSyntaxError("is: takes reply or retweet", value_at)
         case "min_likes" | "min_retweets":
             if not value.isascii() or not value.isdigit() or len(value) > 9:
                 raise SearchSyntaxError(f"{name}: takes a whole number", value_at)
