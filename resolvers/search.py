@@ -13,8 +13,7 @@ from starling.queries import hashtags as hashtag_queries
 from starling.queries.pagination import page_request
 from starling.search_query import parse
 from starling.storage import search
-
-MAX_HASHTAG = 140
+from starling.text import MAX_HASHTAG_LENGTH
 
 
 async def search_tweets(
@@ -76,7 +75,7 @@ async def autocomplete(info: Info, prefix: str, limit: int = 10) -> list[Suggest
 
 async def hashtag(info: Info, name: str) -> Hashtag | None:
     tag = name.strip().lstrip("#").lower()
-    if not tag or len(tag) > MAX_HASHTAG:
+    if not tag or len(tag) > MAX_HASHTAG_LENGTH:
         return None
     count = await hashtag_queries.uses(info.context.core.db, tag)
     return Hashtag(name=tag, tweet_count=count) if count else None

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Literal
 
 from starling.errors import DomainError, ErrorCode
+from starling.text import MAX_HASHTAG_LENGTH
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 30
@@ -321,7 +322,7 @@ def _atom(token: _Token) -> Node:
 
 def _name(value: str, position: int, what: str, *, allow_unicode: bool = False) -> str:
     valid = (
-        value and all(c.isalnum() or c == "_" for c in value) and len(value) <= 140
+        value and all(c.isalnum() or c == "_" for c in value) and len(value) <= MAX_HASHTAG_LENGTH
         if allow_unicode
         else USERNAME.fullmatch(value)
     )

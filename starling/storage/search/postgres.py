@@ -33,13 +33,13 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from starling import ids
 from starling.db import Database
 from starling.errors import DomainError, ErrorCode
 from starling.models import Tweet, TweetHashtag, TweetMedia, TweetMention, TweetStats, User
 from starling.models.users import UserStats
+from starling.queries.common import ids_param
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
 from starling.records import TWEET_COLUMNS, USER_COLUMNS, TweetRecord, UserRecord
 from starling.search_query import (
@@ -116,12 +116,12 @@ class PostgresSearch:
         ranked = (
             select(*TWEET_COLUMNS, score)
             .outerjoin(TweetStats, TweetStats.tweet_id == Tweet.id)
-            .where(Tweet.id == any_(literal(candidates, ARRAY(BigInteger))))
+            .where(Tweet.id == any_(ids_param()))
         )
         if after is not None:
             ranked = ranked.where(func.row(score, Tweet.id) < func.row(after[0], after[1]))
         ranked = ranked.order_by(score.desc(), Tweet.id.desc()).limit(request.first + 1)
-        top = await self.db.rows_planned_for_values(ranked)
+        top = await self.db.rows_planned_for_values(ranked, {"ids": candidates})
         return page_from_rows(
             [TweetRecord.of(row) for row in top],
             [(row.score, row.id, anchor) for row in top],
@@ -187,7 +187,7 @@ class PostgresSearch:
                     username.bool_op("%")(wanted),
                     display_name.bool_op("%")(wanted),
                 ),
-                ~blocked_either_way(User.id, viewer_id) if viewer_id is not None else true(),
+                _not_blocked(viewer_id),
             )
         )
         after = int_key(request, 5)
@@ -214,7 +214,7 @@ class PostgresSearch:
                 .join(UserStats, UserStats.user_id == User.id)  # every account has its row
                 .where(
                     _prefix(username, wanted),
-                    ~blocked_either_way(User.id, viewer_id) if viewer_id is not None else true(),
+                    _not_blocked(viewer_id),
                 )
                 # Plain columns, so a prefix shared by many names walks ix_user_stats_followers.
                 .order_by(UserStats.followers_count.desc(), UserStats.user_id)
@@ -262,9 +262,8 @@ def _prefix(column: SQLColumnExpression[str], prefix: str) -> ColumnElement[bool
 
 def _condition(node: Node) -> ColumnElement[bool]:
     match node:
-        case Words(text, phrase):
-            to_query = func.phraseto_tsquery if phrase else func.plainto_tsquery
-            return Tweet.search_vector.bool_op("@@")(to_query(CONFIG, text))
+        case Words():
+            return Tweet.search_vector.bool_op("@@")(_tsquery(node))
         case Hashtag(tag):
             return exists().where(TweetHashtag.tweet_id == Tweet.id, TweetHashtag.tag == tag)
         case Mentions(username):
@@ -304,17 +303,24 @@ def _condition(node: Node) -> ColumnElement[bool]:
     raise AssertionError(f"unknown query node {node!r}")
 
 
-def _user_id(username: str) -> Any:
-    return select(User.id).where(func.lower(User.username) == username.lower()).scalar_subquery()
+def _user_id(username: str) -> Select[Any]:
+    """The account named ``username`` (at most one: usernames are unique whatever their case)."""
+    return select(User.id).where(func.lower(User.username) == username.lower())
+
+
+def _tsquery(words: Words) -> ColumnElement[Any]:
+    to_query = func.phraseto_tsquery if words.phrase else func.plainto_tsquery
+    return to_query(CONFIG, words.text)
+
+
+def _not_blocked(viewer_id: int | None) -> ColumnElement[bool]:
+    """The user is in no block with the viewer (anyone, for a signed-out viewer)."""
+    return ~blocked_either_way(User.id, viewer_id) if viewer_id is not None else true()
 
 
 def _top_score(leaves: list[tuple[Node, bool]]) -> ColumnElement[int]:
     """ln(rank) + ln(1 + likes + 2 x retweets + replies) / 2 + hours / half-life x ln 2, scaled."""
-    wanted = [
-        (func.phraseto_tsquery if leaf.phrase else func.plainto_tsquery)(CONFIG, leaf.text)
-        for leaf, negated in leaves
-        if isinstance(leaf, Words) and not negated
-    ]
+    wanted = [_tsquery(leaf) for leaf, negated in leaves if isinstance(leaf, Words) and not negated]
     relevance: ColumnElement[Any] = literal(0.0)
     if wanted:
         query: ColumnElement[Any] = wanted[0]
