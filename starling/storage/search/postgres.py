@@ -106,7 +106,9 @@ class PostgresSearch:
         candidates = [
             row.id
             for row in await self._newest(
-                matches, anchor + 1 if anchor is not None else None, TOP_CANDIDATES
+                matches.with_only_columns(Tweet.id),  # whole rows only for the ranked page
+                anchor + 1 if anchor is not None else None,
+                TOP_CANDIDATES,
             )
         ]
         if not candidates:
