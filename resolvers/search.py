@@ -26,10 +26,11 @@ async def search_tweets(
     request = page_request(first, after)
     tree = parse(query)
     await spend(info, Action.SEARCH)
-    page = await info.context.core.search.search_tweets(
+    searched = await info.context.core.search.search_tweets(
         tree, info.context.viewer_id, search.SearchSort(sort.value), request
     )
-    return await tweet_connection(info, page)
+    info.context.note_search(searched)
+    return await tweet_connection(info, searched.value)
 
 
 async def search_users(
@@ -37,8 +38,9 @@ async def search_users(
 ) -> Connection[User]:
     request = page_request(first, after)
     await spend(info, Action.SEARCH)
-    page = await info.context.core.search.search_users(query, info.context.viewer_id, request)
-    return user_connection(info, page)
+    searched = await info.context.core.search.search_users(query, info.context.viewer_id, request)
+    info.context.note_search(searched)
+    return user_connection(info, searched.value)
 
 
 async def autocomplete(info: Info, prefix: str, limit: int = 10) -> list[Suggestion]:
@@ -61,9 +63,11 @@ async def autocomplete(info: Info, prefix: str, limit: int = 10) -> list[Suggest
     if not wanted or not all(c.isalnum() or c == "_" for c in wanted):
         return []  # nothing a username or hashtag could start with
     users = limit if kind == "@" else 0 if kind == "#" else (limit + 1) // 2
-    found = await info.context.core.search.suggest(
+    searched = await info.context.core.search.suggest(
         wanted, info.context.viewer_id, users=users, hashtags=0 if kind == "@" else limit
     )
+    info.context.note_search(searched)
+    found = searched.value
     suggestions: list[Suggestion] = [
         UserSuggestion(user=User.from_record(user)) for user in found.users
     ]

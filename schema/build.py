@@ -20,6 +20,7 @@ from schema.cost import CostLimit
 from schema.errors import ErrorCodes
 from schema.input_text import RejectUnstorableText
 from schema.metrics import OperationMetrics
+from schema.response_extensions import ResponseExtensions
 from schema.root import Mutation, Query
 from schema.subscriptions import Subscription
 from schema.tweets import Tweet
@@ -68,6 +69,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             lambda: AddValidationRules(limits),
             RejectUnstorableText,
+            ResponseExtensions,
             # Last: it costs only documents that passed validation.
             lambda: CostLimit(max_cost=settings.max_query_cost),
         ],

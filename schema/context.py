@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -16,6 +17,7 @@ from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.storage.events import Hub
 from starling.storage.rate_limits import Decision
+from starling.storage.search import Searched
 
 
 @dataclass
@@ -35,6 +37,17 @@ class Context:
     open_operations: Callable[[], int] = lambda: 0
     # The tightest rate limit this request met, for the RateLimit-* headers.
     rate_limit: Decision | None = None
+    # Added to the response's top-level ``extensions`` (schema/response_extensions.py).
+    extensions: dict[str, object] = field(default_factory=dict)
+
+    def note_search(self, searched: Searched[Any]) -> None:
+        """Tell the client when its search was answered by the fallback backend."""
+        if searched.fallback_reason is not None:
+            self.extensions["search"] = {
+                "backend": searched.backend,
+                "fallback": True,
+                "reason": searched.fallback_reason,
+            }
 
     def note_rate_limit(self, decision: Decision) -> None:
         current = self.rate_limit

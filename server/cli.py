@@ -1,5 +1,6 @@
 """The ``starling`` command: serve, worker, migrate, export-schema, and the operator's tools for
-the event pipeline (``events failed|retry``) and counters (``counters check|repair``)."""
+the event pipeline (``events failed|retry``), counters (``counters check|repair``) and search
+indexes (``reindex``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from starling.config import Settings, get_settings
 from starling.core import Core
 from starling.embedded import ensure_services
-from starling.services import counting
+from starling.services import counting, search_indexing
 from starling.storage import counters, outbox
 
 
@@ -136,6 +137,43 @@ def counters_repair(args: argparse.Namespace) -> None:
     print(f"{_with_core(repair)} stats rows set to their recount")
 
 
+# PostgreSQL's search indexes (migration 0006): the tsvector is a generated column every write
+# keeps, so "rebuilding" means rebuilding the indexes, without locking writes out.
+POSTGRES_SEARCH_INDEXES = (
+    "ix_tweets_search",
+    "ix_users_username_trgm",
+    "ix_users_display_name_trgm",
+    "ix_users_username_prefix",
+    "ix_tweet_hashtags_tag_prefix",
+)
+
+
+def reindex(args: argparse.Namespace) -> None:
+    from sqlalchemy import text
+    from tqdm import tqdm
+
+    async def rebuild(core: Core) -> int:
+        backend = args.backend or ("opensearch" if core.search_index else "postgres")
+        if backend == "postgres":
+            for name in tqdm(POSTGRES_SEARCH_INDEXES, desc="postgres", unit="index"):
+                await core.db.write(text(f"REINDEX INDEX CONCURRENTLY {name}"))
+            return 0
+        if core.search_index is None:
+            print("OpenSearch is not configured: set STARLING_OPENSEARCH_URL", file=sys.stderr)
+            return 2
+        for kind in args.only or search_indexing.KINDS_OF_INDEX:
+            total = await search_indexing.estimated_rows(core, kind)
+            with tqdm(total=total, desc=kind, unit="doc", unit_scale=True) as bar:
+                done = await search_indexing.reindex(core, kind, bar.update)
+            print(
+                f"{kind}: {done.rows} documents in {done.index}, {done.replayed} events "
+                f"replayed, replaced {', '.join(done.dropped) or 'nothing'}"
+            )
+        return 0
+
+    sys.exit(_with_core(rebuild))
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="starling", description=__doc__)
@@ -173,6 +211,20 @@ def main(argv: list[str] | None = None) -> None:
     counter_commands.add_parser("repair", help="set drifted counts right").set_defaults(
         run=counters_repair
     )
+
+    reindex_parser = commands.add_parser(
+        "reindex", help="rebuild the search indexes from PostgreSQL, with no downtime"
+    )
+    reindex_parser.add_argument(
+        "--backend",
+        choices=["opensearch", "postgres"],
+        default=None,
+        help="which backend's indexes (default: OpenSearch when configured)",
+    )
+    reindex_parser.add_argument(
+        "--only", choices=["tweets", "users"], action="append", help="one index (repeatable)"
+    )
+    reindex_parser.set_defaults(run=reindex)
 
     args = parser.parse_args(argv)
     args.run(args)

@@ -41,7 +41,13 @@ class Settings(BaseSettings):
     redis_timeline_url: str | None = None
     redis_pubsub_url: str | None = None
 
+    # OpenSearch for search at scale (PostgreSQL answers when unset, or while it is down).
     opensearch_url: str | None = None
+    # Index and alias names start with this, so several deployments (or test runs) can share one
+    # cluster.
+    opensearch_index_prefix: str = Field(default="starling", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    # A search waits this long for OpenSearch before answering from PostgreSQL.
+    opensearch_timeout_seconds: float = Field(default=2.0, gt=0)
 
     s3_endpoint: str | None = None
     s3_access_key: str | None = None

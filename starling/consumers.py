@@ -1,15 +1,16 @@
 """Who consumes which events. Each consumer declares the kinds it handles and gets its own
-delivery of each (``starling.storage.outbox``); a new consumer (search indexing, trends, media,
-views) plugs in by adding a line here. Handlers are idempotent: a delivery may run twice."""
+delivery of each (``starling.storage.outbox``); a new consumer (trends, media, views) plugs in
+by adding a line here. Handlers are idempotent: a delivery may run twice."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from starling.config import Settings
 from starling.core import Core
 from starling.events import Event
-from starling.services import notifications, timeline_events
+from starling.services import notifications, search_indexing, timeline_events
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class Consumer:
     name: str
     kinds: frozenset[str]
     handle: Callable[[Core, Event], Awaitable[object]]
+    # Whether this deployment runs it: a consumer that is off gets no deliveries.
+    enabled: Callable[[Settings], bool] = lambda settings: True
 
 
 CONSUMERS: dict[str, Consumer] = {
@@ -24,9 +27,15 @@ CONSUMERS: dict[str, Consumer] = {
     for consumer in (
         Consumer("timelines", timeline_events.KINDS, timeline_events.handle),
         Consumer("notifications", notifications.KINDS, notifications.handle),
+        Consumer(
+            "search",
+            search_indexing.KINDS,
+            search_indexing.handle,
+            enabled=lambda settings: settings.opensearch_url is not None,
+        ),
     )
 }
 
 
-def consumers_of(kind: str) -> list[str]:
-    return [c.name for c in CONSUMERS.values() if kind in c.kinds]
+def consumers_of(kind: str, settings: Settings) -> list[str]:
+    return [c.name for c in CONSUMERS.values() if kind in c.kinds and c.enabled(settings)]

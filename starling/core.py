@@ -11,7 +11,9 @@ from starling.config import Settings
 from starling.db import Database
 from starling.redis import RedisClients
 from starling.storage.events import Publisher
-from starling.storage.search import SearchBackend
+from starling.storage.search import Searcher
+from starling.storage.search.opensearch import OpenSearchSearch, client_for
+from starling.storage.search.opensearch_index import OpenSearchIndex
 from starling.storage.search.postgres import PostgresSearch
 from starling.storage.timelines import Timelines
 
@@ -24,7 +26,9 @@ class Core:
     queue: ArqRedis
     timelines: Timelines
     events: Publisher
-    search: SearchBackend
+    search: Searcher
+    # Set when OpenSearch is configured: what the indexing worker writes to.
+    search_index: OpenSearchIndex | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Core:
@@ -34,6 +38,13 @@ class Core:
         db = Database.from_urls(
             settings.database_url, settings.database_replica_url, settings.database_pool_size
         )
+        postgres = PostgresSearch(db)
+        search, search_index = Searcher(postgres), None
+        if settings.opensearch_url is not None:
+            client = client_for(settings)
+            prefix = settings.opensearch_index_prefix
+            search = Searcher(OpenSearchSearch(client, prefix, postgres), fallback=postgres)
+            search_index = OpenSearchIndex(client, prefix, db)
         return cls(
             settings=settings,
             db=db,
@@ -41,10 +52,13 @@ class Core:
             queue=await create_pool(queue_settings(settings)),
             timelines=Timelines(redis.timelines, settings.timeline_size),
             events=Publisher(redis.pubsub),
-            search=PostgresSearch(db),
+            search=search,
+            search_index=search_index,
         )
 
     async def close(self) -> None:
+        if self.search_index is not None:
+            await self.search_index.client.close()
         await self.db.dispose()
         await self.redis.close()
         await self.queue.aclose()

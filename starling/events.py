@@ -124,6 +124,14 @@ class ProtectionChanged(Event):
     protected: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProfileChanged(Event):
+    """An account was created or its public profile changed (what people search matches)."""
+
+    kind: ClassVar[str] = "user.profile_changed"
+    user_id: int
+
+
 KINDS: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -140,6 +148,7 @@ KINDS: dict[str, type[Event]] = {
         FollowAccepted,
         BlockCreated,
         ProtectionChanged,
+        ProfileChanged,
     )
 }
 

@@ -43,7 +43,9 @@ class UnitOfWork:
 
     async def emit(self, event: Event) -> None:
         """Record the event in this transaction; its consumers get it after the commit."""
-        self.deliveries += await outbox.record(self.session, event, consumers_of(event.kind))
+        self.deliveries += await outbox.record(
+            self.session, event, consumers_of(event.kind, self.core.settings)
+        )
 
     def count(self, deltas: Sequence[Delta]) -> None:
         self.deltas.extend(deltas)

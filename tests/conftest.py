@@ -29,7 +29,7 @@ from server.migrate import upgrade
 from starling.config import Settings
 from starling.db import async_url
 from starling.models import Base
-from tests.support import UNLIMITED, Api
+from tests.support import UNLIMITED, Api, run_queued_jobs
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379"
@@ -187,19 +187,4 @@ def api(client: httpx.AsyncClient) -> Api:
 @pytest.fixture
 def run_jobs(app: Any) -> Callable[[], Awaitable[int]]:
     """Run every queued job with a real arq worker (burst mode) until the queue is empty."""
-    from arq.worker import Worker
-
-    from workers.settings import worker_options
-
-    core = app.state.core
-
-    async def run() -> int:
-        options = {**worker_options(core.settings, core), "cron_jobs": [], "poll_delay": 0.01}
-        worker = Worker(**options, burst=True, handle_signals=False)
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
-        return worker.jobs_complete
-
-    return run
+    return lambda: run_queued_jobs(app.state.core)

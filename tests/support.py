@@ -294,3 +294,18 @@ async def redis_ids(app: Any, viewer: Account) -> list[int] | None:
     if not await timelines.is_built(db_id(viewer.id)):
         return None
     return [entry.tweet_id for entry in await timelines.entries(db_id(viewer.id))]
+
+
+async def run_queued_jobs(core: Any) -> int:
+    """Run every queued job with a real arq worker (burst mode) until the queue is empty."""
+    from arq.worker import Worker
+
+    from workers.settings import worker_options
+
+    options = {**worker_options(core.settings, core), "cron_jobs": [], "poll_delay": 0.01}
+    worker = Worker(**options, burst=True, handle_signals=False)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return worker.jobs_complete

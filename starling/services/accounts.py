@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starling.config import Settings
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode, ErrorCollector, RateLimited
-from starling.events import ProtectionChanged
+from starling.events import ProfileChanged, ProtectionChanged
 from starling.models import Tweet, User, UserSettings, UserStats
 from starling.records import UserRecord
 from starling.services import counting
@@ -194,13 +194,14 @@ async def register(
 
     password_hash = await asyncio.to_thread(password_hasher(core.settings).hash, password)
     try:
-        async with core.db.session() as session:
+        async with unit_of_work(core) as work:
             user = User(
                 username=username, email=email, password_hash=password_hash, display_name=name
             )
-            session.add(user)
-            await session.flush()
-            session.add_all([UserStats(user_id=user.id), UserSettings(user_id=user.id)])
+            work.session.add(user)
+            await work.session.flush()
+            work.session.add_all([UserStats(user_id=user.id), UserSettings(user_id=user.id)])
+            await work.emit(ProfileChanged(user_id=user.id))
     except IntegrityError as exc:
         # Lost a race with another registration between the check and the insert.
         raise _taken_error(exc) from exc
@@ -339,6 +340,8 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
             await session.execute(
                 update(User).where(User.id == user_id).values(**values, updated_at=func.now())
             )
+            if "display_name" in values:
+                await work.emit(ProfileChanged(user_id=user_id))
         user = await session.get(User, user_id, populate_existing=True)
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.")

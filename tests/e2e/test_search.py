@@ -1,14 +1,82 @@
-"""searchTweets, searchUsers, autocomplete and hashtag over GraphQL (the PostgreSQL backend)."""
+"""searchTweets, searchUsers, autocomplete and hashtag over GraphQL: the contract every search
+backend keeps. Each test runs against PostgreSQL, and against OpenSearch when
+``STARLING_TEST_OPENSEARCH_URL`` names a cluster (skipped, saying so, when it does not)."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 
+from server.app import create_app
 from starling.config import Settings
+from starling.services import search_indexing
 from starling.storage import counters
 from tests.support import Account, Api, act, ok, post, run_sql
+
+OPENSEARCH_URL = os.environ.get("STARLING_TEST_OPENSEARCH_URL")
+
+
+@pytest.fixture(params=["postgres", "opensearch"])
+async def app(
+    request: pytest.FixtureRequest, app: Any, test_settings: Settings
+) -> AsyncIterator[Any]:
+    """The shared app (PostgreSQL search), or one searching a fresh set of OpenSearch indexes."""
+    if request.param == "postgres":
+        yield app
+        return
+    if not OPENSEARCH_URL:
+        pytest.skip(
+            "STARLING_TEST_OPENSEARCH_URL is not set: the OpenSearch run of the search contract "
+            "needs a real cluster"
+        )
+    prefix = f"starling-test-{uuid.uuid4().hex[:12]}"
+    settings = test_settings.model_copy(
+        update={"opensearch_url": OPENSEARCH_URL, "opensearch_index_prefix": prefix}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+        index = application.state.core.search_index
+        await index.client.indices.delete(index=f"{prefix}-*")
+
+
+class SearchApi(Api):
+    """An Api whose reads wait until the search index has caught up with the writes before them
+    (the indexing worker runs, the index refreshes); instant for PostgreSQL."""
+
+    def __init__(self, client: httpx.AsyncClient, settle: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(client)
+        self.settle = settle
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        if query.lstrip().startswith("query"):
+            await self.settle()
+        return await super().post(query, variables, token)
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, app: Any, run_jobs: Callable[[], Awaitable[int]]) -> SearchApi:
+    async def settle() -> None:
+        index = app.state.core.search_index
+        if index is not None:
+            await run_jobs()
+            await index.refresh()
+
+    return SearchApi(client, settle)
+
+
+async def reindex_tweets(app: Any) -> None:
+    """After rows were changed behind the services' back (SQL in a test), rebuild the index."""
+    if app.state.core.search_index is not None:
+        await search_indexing.reindex(app.state.core, "tweets", lambda _: None)
+
 
 SEARCH = """
 query($q: String!, $sort: SearchSort, $first: Int, $after: String) {
@@ -109,6 +177,7 @@ async def test_operators_and_their_negations(
     await run_sql(
         test_settings, "UPDATE tweets SET lang = CASE WHEN text LIKE '%fox%' THEN 'la' END"
     )
+    await reindex_tweets(app)
     assert await texts(api, "lang:la") == [fox]
     assert await texts(api, "-lang:la from:ada") == [dog]
 

@@ -36,7 +36,6 @@ from sqlalchemy import (
 
 from starling import ids
 from starling.db import Database
-from starling.errors import DomainError, ErrorCode
 from starling.models import Tweet, TweetHashtag, TweetMedia, TweetMention, TweetStats, User
 from starling.models.users import UserStats
 from starling.queries.common import ids_param
@@ -60,12 +59,7 @@ from starling.search_query import (
     Words,
     walk,
 )
-from starling.storage.search import (
-    MAX_NAME_QUERY,
-    HashtagUse,
-    SearchSort,
-    Suggestions,
-)
+from starling.storage.search import HashtagUse, SearchSort, Suggestions, name_query
 from starling.visibility import blocked_either_way, follows, not_muted, tweet_visible
 
 CONFIG = "simple"
@@ -86,13 +80,7 @@ class PostgresSearch:
         self, query: Node, viewer_id: int | None, sort: SearchSort, request: PageRequest
     ) -> Page[TweetRecord]:
         leaves = walk(query)
-        wants_retweets = any(leaf == Is("retweet") and not neg for leaf, neg in leaves)
-        matches = select(*TWEET_COLUMNS).where(
-            _condition(query),
-            tweet_visible(Tweet, viewer_id),
-            not_muted(Tweet, viewer_id),
-            true() if wants_retweets else Tweet.retweet_of_tweet_id.is_(None),
-        )
+        matches = _matches(query, viewer_id)
         if sort is SearchSort.LATEST:
             after = int_key(request)
             rows = await self._newest(matches, after[0] if after else None, request.first + 1)
@@ -130,6 +118,28 @@ class PostgresSearch:
             request,
         )
 
+    async def recheck(
+        self, query: Node, viewer_id: int | None, ids: list[int]
+    ) -> dict[int, TweetRecord]:
+        """Those of ``ids`` that match ``query`` and the viewer may see, as they are now."""
+        if not ids:
+            return {}
+        statement = _matches(query, viewer_id).where(Tweet.id == any_(ids_param()))
+        rows = await self.db.rows_planned_for_values(statement, {"ids": ids})
+        return {row.id: TweetRecord.of(row) for row in rows}
+
+    async def users_not_blocked(
+        self, viewer_id: int | None, ids: list[int]
+    ) -> dict[int, UserRecord]:
+        """Those of ``ids`` that exist and are in no block with the viewer."""
+        if not ids:
+            return {}
+        statement = select(*USER_COLUMNS).where(
+            User.id == any_(ids_param()), _not_blocked(viewer_id)
+        )
+        rows = await self.db.rows_planned_for_values(statement, {"ids": ids})
+        return {row.id: UserRecord.of(row) for row in rows}
+
     async def _newest(self, matches: Select[Any], before: int | None, limit: int) -> list[Any]:
         """The newest ``limit`` rows of ``matches`` below ``before``. Walking the id index
         newest first finds common words at once but reads the whole table for a rare one; a
@@ -162,7 +172,7 @@ class PostgresSearch:
     async def search_users(
         self, text: str, viewer_id: int | None, request: PageRequest
     ) -> Page[UserRecord]:
-        wanted = _name_query(text)
+        wanted = name_query(text)
         username, display_name = func.lower(User.username), func.lower(User.display_name)
         tier = case(
             (username == wanted, 3),
@@ -242,15 +252,15 @@ class PostgresSearch:
         return Suggestions(found_users, found_tags)
 
 
-def _name_query(text: str) -> str:
-    wanted = text.strip().lstrip("@").lower()
-    if not wanted:
-        raise DomainError(ErrorCode.BAD_USER_INPUT, "The query is empty.", "query")
-    if len(wanted) > MAX_NAME_QUERY:
-        raise DomainError(
-            ErrorCode.BAD_USER_INPUT, f"A query is at most {MAX_NAME_QUERY} characters.", "query"
-        )
-    return wanted
+def _matches(query: Node, viewer_id: int | None) -> Select[Any]:
+    """Tweets matching ``query`` that the viewer may see; retweets only when asked for."""
+    wants_retweets = any(leaf == Is("retweet") and not neg for leaf, neg in walk(query))
+    return select(*TWEET_COLUMNS).where(
+        _condition(query),
+        tweet_visible(Tweet, viewer_id),
+        not_muted(Tweet, viewer_id),
+        true() if wants_retweets else Tweet.retweet_of_tweet_id.is_(None),
+    )
 
 
 def _prefix(column: SQLColumnExpression[str], prefix: str) -> ColumnElement[bool]:
