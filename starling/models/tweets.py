@@ -19,7 +19,17 @@ from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
+from starling.language import STEMMED
 from starling.models.base import Base, snowflake_pk, timestamp_now
+
+# Growing language.STEMMED needs a migration that generates the column again (see 0009).
+_STEMMED_CASES = " ".join(
+    f"WHEN '{code}' THEN to_tsvector('{name}'::regconfig, text)"
+    for code, name in sorted(STEMMED.items())
+)
+_SEARCH_VECTOR = (
+    f"to_tsvector('simple'::regconfig, text) || CASE lang {_STEMMED_CASES} ELSE ''::tsvector END"
+)
 
 
 class Tweet(Base):
@@ -91,9 +101,10 @@ class Tweet(Base):
     created_at: Mapped[timestamp_now]
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
-    # Generated from ``text`` by PostgreSQL (migration 0006), so it can never lag behind it.
+    # Generated from ``text`` by PostgreSQL (migrations 0006, 0009), so it can never lag behind
+    # it: the words as written, and stemmed in the tweet's language when it has a stemmer.
     search_vector: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('simple'::regconfig, text)", persisted=True), deferred=True
+        TSVECTOR, Computed(_SEARCH_VECTOR, persisted=True), deferred=True
     )
 
 

@@ -376,3 +376,19 @@ async def test_the_language_is_detected_at_post_time_and_after_an_edit(api: Api)
     )
     assert await texts(api, "lang:fr") == []
     assert await texts(api, "lang:de") == ["guten Morgen zusammen, ich habe heute keine Zeit"]
+
+
+async def test_lang_matches_words_in_any_inflection(api: Api) -> None:
+    ada = await api.register("ada")
+    running = "we were running along the river all morning, what a lovely day"
+    await post(api, ada, running)
+    french = "nous mangeons des pommes au jardin avec les enfants ce soir"
+    await post(api, ada, french)
+
+    assert await texts(api, "runs") == []  # as written, without a language
+    assert await texts(api, "runs lang:en") == [running]
+    assert await texts(api, '"run along" lang:en') == [running]
+    assert await texts(api, "pomme") == []
+    assert await texts(api, "pomme lang:fr") == [french]
+    assert await texts(api, "pomme lang:en") == []
+    assert await texts(api, "running -lang:en") == []

@@ -105,6 +105,9 @@ CASES: dict[str, Callable[[], Any]] = {
         tweet_filter(parse("(dog OR min_likes:3) -min_retweets:2 cat"), {}),
         tweet_filter(parse("min_likes:3"), {}),
     ],
+    "words_stemmed_in_the_query_language": lambda: tweet_filter(
+        parse('runs "run along" -(cats OR dogs) lang:en'), {}, "en"
+    ),
     "users_with_follows": lambda: user_search_body("ada", [4, 5], 11, None),
     "users_after_a_cursor": lambda: user_search_body("ada", [], 3, [1012.5, 40]),
     "user_prefix": lambda: user_prefix_body("ad", 8),

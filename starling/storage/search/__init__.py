@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from starling.errors import DomainError, ErrorCode
+from starling.language import STEMMED
 from starling.queries.pagination import Page, PageRequest
 from starling.records import TweetRecord, UserRecord
-from starling.search_query import Node
+from starling.search_query import Lang, Node, walk
 
 AUTOCOMPLETE_MAX = 20
 MAX_NAME_QUERY = 50
@@ -63,6 +64,13 @@ class SearchBackend(Protocol):
     async def suggest(
         self, prefix: str, viewer_id: int | None, users: int, hashtags: int
     ) -> Suggestions: ...
+
+
+def stemmed_language(query: Node) -> str | None:
+    """The language whose stems the words may match: the query's one ``lang:`` (not negated),
+    when it has a stemmer."""
+    wanted = {leaf.code for leaf, negated in walk(query) if isinstance(leaf, Lang) and not negated}
+    return wanted.pop() if len(wanted) == 1 and next(iter(wanted)) in STEMMED else None
 
 
 def name_query(text: str) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from starling.config import Settings
 from starling.db import Database
 from starling.errors import DomainError, ErrorCode
+from starling.language import STEMMED
 from starling.models.graph import Following
 from starling.queries.pagination import Page, PageRequest, int_key
 from starling.queries.users import users_by_usernames
@@ -56,6 +57,7 @@ from starling.storage.search import (
     SearchUnavailable,
     Suggestions,
     name_query,
+    stemmed_language,
 )
 from starling.storage.search.postgres import HALF_LIFE_HOURS, HASHTAG_WINDOW, PostgresSearch
 
@@ -70,6 +72,11 @@ NO_USER = -1  # an unknown @name in a query matches nobody
 # Ends a TOP cursor, whose four parts set it apart from the PostgreSQL backend's three: a
 # client paging while search falls back gets a clear error, not a page ranked another way.
 TOP_CURSOR_MARK = 1
+
+
+def stemmed_field(language: str) -> str:
+    return f"text_{language}"
+
 
 _ANALYSIS: dict[str, Any] = {
     "filter": {"prefixes": {"type": "edge_ngram", "min_gram": 1, "max_gram": 20}},
@@ -101,6 +108,11 @@ _MAPPINGS: dict[str, dict[str, Any]] = {
             "author_id": {"type": "long"},
             "author_protected": {"type": "boolean"},
             "text": {"type": "text", "analyzer": "tweet_text"},
+            # The text again, stemmed, in the field of its language only (lang:xx queries).
+            **{
+                stemmed_field(code): {"type": "text", "analyzer": name}
+                for code, name in sorted(STEMMED.items())
+            },
             "hashtags": {"type": "keyword"},
             "mention_ids": {"type": "long"},
             "reply_to_user_id": {"type": "long"},
@@ -184,13 +196,23 @@ def usernames_in(query: Node) -> list[str]:
     )
 
 
-def tweet_filter(node: Node, user_ids: dict[str, int]) -> dict[str, Any] | None:
-    """``node`` as a query clause, or None for "cannot tell here: let the recheck decide"."""
+def tweet_filter(
+    node: Node, user_ids: dict[str, int], language: str | None = None
+) -> dict[str, Any] | None:
+    """``node`` as a query clause, or None for "cannot tell here: let the recheck decide".
+    With a ``language``, words match as written or stemmed in its field (as in PostgreSQL)."""
     match node:
         case Words(text, phrase):
-            if phrase:
-                return {"match_phrase": {"text": text}}
-            return {"match": {"text": {"query": text, "operator": "and"}}}
+            fields = ["text"] + ([stemmed_field(language)] if language else [])
+            clauses: list[dict[str, Any]] = [
+                {"match_phrase": {field: text}}
+                if phrase
+                else {"match": {field: {"query": text, "operator": "and"}}}
+                for field in fields
+            ]
+            if len(clauses) == 1:
+                return clauses[0]
+            return {"bool": {"should": clauses, "minimum_should_match": 1}}
         case Hashtag(tag):
             return {"term": {"hashtags": tag.lower()}}
         case Mentions(username):
@@ -212,16 +234,18 @@ def tweet_filter(node: Node, user_ids: dict[str, int]) -> dict[str, Any] | None:
         case Lang(code):
             return {"term": {"lang": code}}
         case Not(part):
-            inner = tweet_filter(part, user_ids)
+            inner = tweet_filter(part, user_ids, language)
             return None if inner is None else {"bool": {"must_not": [inner]}}
         case And(parts):
-            known = [c for c in (tweet_filter(p, user_ids) for p in parts) if c is not None]
+            known = [
+                c for c in (tweet_filter(p, user_ids, language) for p in parts) if c is not None
+            ]
             return {"bool": {"must": known}} if known else None
         case Or(parts):
-            clauses = [tweet_filter(p, user_ids) for p in parts]
-            if any(c is None for c in clauses):
+            either = [tweet_filter(p, user_ids, language) for p in parts]
+            if any(c is None for c in either):
                 return None
-            return {"bool": {"should": clauses, "minimum_should_match": 1}}
+            return {"bool": {"should": either, "minimum_should_match": 1}}
     raise AssertionError(f"unknown query node {node!r}")
 
 
@@ -247,7 +271,7 @@ def tweet_search_body(
         filters.append({"term": {"author_protected": False}})  # signed out: never visible
     # With no clause, match_all gives every candidate the same relevance (a bool of filters
     # alone would score 0, and the products below with it).
-    clause = tweet_filter(query, user_ids) or {"match_all": {}}
+    clause = tweet_filter(query, user_ids, stemmed_language(query)) or {"match_all": {}}
     matches: dict[str, Any] = {"bool": {"must": [clause], "filter": filters}}
     body: dict[str, Any] = {"size": size, "_source": False, "track_total_hits": False}
     if sort is SearchSort.LATEST:

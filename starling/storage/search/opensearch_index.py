@@ -22,6 +22,7 @@ from opensearchpy.helpers import async_bulk
 from sqlalchemy import any_, select, text
 
 from starling.db import Database
+from starling.language import STEMMED
 from starling.models import Tweet, TweetMedia, User
 from starling.queries.common import ids_param
 from starling.queries.tweets import (
@@ -32,7 +33,13 @@ from starling.queries.tweets import (
 )
 from starling.queries.users import user_counts, users_by_ids
 from starling.records import TWEET_COLUMNS, TweetRecord, UserRecord
-from starling.storage.search.opensearch import TWEETS, USERS, alias_name, index_template
+from starling.storage.search.opensearch import (
+    TWEETS,
+    USERS,
+    alias_name,
+    index_template,
+    stemmed_field,
+)
 
 KINDS = (TWEETS, USERS)
 BATCH = 500
@@ -69,6 +76,7 @@ def tweet_document(
         "like_count": counts.like_count,
         "retweet_count": counts.retweet_count,
         "reply_count": counts.reply_count,
+        **({stemmed_field(tweet.lang): tweet.text} if tweet.lang in STEMMED else {}),
     }
 
 

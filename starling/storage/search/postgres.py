@@ -28,6 +28,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -36,6 +37,7 @@ from sqlalchemy import (
 
 from starling import ids
 from starling.db import Database
+from starling.language import STEMMED
 from starling.models import Tweet, TweetHashtag, TweetMedia, TweetMention, TweetStats, User
 from starling.models.users import UserStats
 from starling.queries.common import ids_param
@@ -59,7 +61,13 @@ from starling.search_query import (
     Words,
     walk,
 )
-from starling.storage.search import HashtagUse, SearchSort, Suggestions, name_query
+from starling.storage.search import (
+    HashtagUse,
+    SearchSort,
+    Suggestions,
+    name_query,
+    stemmed_language,
+)
 from starling.visibility import blocked_either_way, follows, not_muted, tweet_visible
 
 CONFIG = "simple"
@@ -79,7 +87,6 @@ class PostgresSearch:
     async def search_tweets(
         self, query: Node, viewer_id: int | None, sort: SearchSort, request: PageRequest
     ) -> Page[TweetRecord]:
-        leaves = walk(query)
         matches = _matches(query, viewer_id)
         if sort is SearchSort.LATEST:
             after = int_key(request)
@@ -102,7 +109,7 @@ class PostgresSearch:
         if not candidates:
             return page_from_rows([], [], request)
         anchor = anchor if anchor is not None else candidates[0]
-        score = _top_score(leaves).label("score")
+        score = _top_score(query).label("score")
         ranked = (
             select(*TWEET_COLUMNS, score)
             .outerjoin(TweetStats, TweetStats.tweet_id == Tweet.id)
@@ -256,7 +263,7 @@ def _matches(query: Node, viewer_id: int | None) -> Select[Any]:
     """Tweets matching ``query`` that the viewer may see; retweets only when asked for."""
     wants_retweets = any(leaf == Is("retweet") and not neg for leaf, neg in walk(query))
     return select(*TWEET_COLUMNS).where(
-        _condition(query),
+        _condition(query, _stemmer(query)),
         tweet_visible(Tweet, viewer_id),
         not_muted(Tweet, viewer_id),
         true() if wants_retweets else Tweet.retweet_of_tweet_id.is_(None),
@@ -272,10 +279,10 @@ def _prefix(column: SQLColumnExpression[str], prefix: str) -> ColumnElement[bool
     return and_(at_least, column.bool_op("~<~")(prefix[:-1] + chr(ord(prefix[-1]) + 1)))
 
 
-def _condition(node: Node) -> ColumnElement[bool]:
+def _condition(node: Node, stemmer: str | None) -> ColumnElement[bool]:
     match node:
         case Words():
-            return Tweet.search_vector.bool_op("@@")(_tsquery(node))
+            return Tweet.search_vector.bool_op("@@")(_tsquery(node, stemmer))
         case Hashtag(tag):
             return exists().where(TweetHashtag.tweet_id == Tweet.id, TweetHashtag.tag == tag)
         case Mentions(username):
@@ -307,11 +314,11 @@ def _condition(node: Node) -> ColumnElement[bool]:
             return Tweet.lang == code
         case Not(part):
             # NULL (a tweet with no language, a reply to no one) is "no" before it is negated.
-            return not_(func.coalesce(_condition(part), false()))
+            return not_(func.coalesce(_condition(part, stemmer), false()))
         case And(parts):
-            return and_(*(_condition(part) for part in parts))
+            return and_(*(_condition(part, stemmer) for part in parts))
         case Or(parts):
-            return or_(*(_condition(part) for part in parts))
+            return or_(*(_condition(part, stemmer) for part in parts))
     raise AssertionError(f"unknown query node {node!r}")
 
 
@@ -320,9 +327,13 @@ def _user_id(username: str) -> Select[Any]:
     return select(User.id).where(func.lower(User.username) == username.lower())
 
 
-def _tsquery(words: Words) -> ColumnElement[Any]:
+def _tsquery(words: Words, stemmer: str | None) -> ColumnElement[Any]:
+    """The words as written; with a stemmer also their stems, either matching (OR)."""
     to_query = func.phraseto_tsquery if words.phrase else func.plainto_tsquery
-    return to_query(CONFIG, words.text)
+    as_written: ColumnElement[Any] = to_query(CONFIG, words.text)
+    if stemmer is None:
+        return as_written
+    return as_written.op("||")(to_query(literal_column(f"'{stemmer}'::regconfig"), words.text))
 
 
 def _not_blocked(viewer_id: int | None) -> ColumnElement[bool]:
@@ -330,15 +341,25 @@ def _not_blocked(viewer_id: int | None) -> ColumnElement[bool]:
     return ~blocked_either_way(User.id, viewer_id) if viewer_id is not None else true()
 
 
-def _top_score(leaves: list[tuple[Node, bool]]) -> ColumnElement[int]:
+def _stemmer(query: Node) -> str | None:
+    language = stemmed_language(query)
+    return STEMMED[language] if language else None
+
+
+def _top_score(query: Node) -> ColumnElement[int]:
     """ln(rank) + ln(1 + likes + 2 x retweets + replies) / 2 + hours / half-life x ln 2, scaled."""
-    wanted = [_tsquery(leaf) for leaf, negated in leaves if isinstance(leaf, Words) and not negated]
+    stemmer = _stemmer(query)
+    wanted = [
+        _tsquery(leaf, stemmer)
+        for leaf, negated in walk(query)
+        if isinstance(leaf, Words) and not negated
+    ]
     relevance: ColumnElement[Any] = literal(0.0)
     if wanted:
-        query: ColumnElement[Any] = wanted[0]
+        any_word: ColumnElement[Any] = wanted[0]
         for more in wanted[1:]:
-            query = query.op("||")(more)
-        relevance = func.ln(func.ts_rank_cd(Tweet.search_vector, query) + 1e-6)
+            any_word = any_word.op("||")(more)
+        relevance = func.ln(func.ts_rank_cd(Tweet.search_vector, any_word) + 1e-6)
     engagement = func.ln(
         1
         + func.coalesce(TweetStats.like_count, 0)
