@@ -39,6 +39,9 @@ SEARCH = """query Search($q: String!, $sort: SearchSort!) {
   searchTweets(query: $q, sort: $sort, first: 20) { edges { node {
     id text createdAt author { id username } likeCount retweetCount } }
     pageInfo { hasNextPage endCursor } } }"""
+TRENDS = """query Trends($region: String, $personalized: Boolean!) {
+  trends(region: $region, limit: 10, personalized: $personalized) {
+    name tweetCount userCount score } }"""
 AUTOCOMPLETE = """query Autocomplete($p: String!) { autocomplete(prefix: $p, limit: 10) {
   ... on UserSuggestion { user { id username displayName } }
   ... on HashtagSuggestion { name tweetCount } } }"""
@@ -106,6 +109,13 @@ async def one(
         )
     if kind == "autocomplete":
         return await request(http, url, client, AUTOCOMPLETE, {"p": prefix(rng, clients)})
+    if kind == "trends":
+        # Half personalised (one statement); a third of them for a region.
+        variables = {
+            "region": rng.choice([None, None, "US"]),
+            "personalized": rng.random() < 0.5,
+        }
+        return await request(http, url, client, TRENDS, variables)
     # Unique across runs too: the seeds repeat, and a repeated text is a DUPLICATE_TWEET.
     text = f"bench {time.time_ns()} {rng.random():.12f} #load"
     return await request(http, url, client, POST, {"text": text})
@@ -145,6 +155,7 @@ async def drive(args: argparse.Namespace) -> None:
         "search-top": ["search-top"],
         "search-latest": ["search-latest"],
         "autocomplete": ["autocomplete"],
+        "trends": ["trends"],
     }[args.scenario]
     stats = Stats()
     limits = httpx.Limits(
@@ -285,6 +296,7 @@ def main() -> None:
             "search-top",
             "search-latest",
             "autocomplete",
+            "trends",
             "warm",
             "fanout",
         ],

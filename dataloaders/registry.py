@@ -5,6 +5,7 @@ Loaders are viewer-aware: the tweet loader applies the visibility rule for this 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import TypeVar
@@ -73,6 +74,11 @@ class Loaders:
     def tweet(self) -> DataLoader[int, TweetRecord | None]:
         """Tweets the viewer may see; None for missing, deleted or hidden ones."""
         return _loader(lambda ids: tweets.visible_tweets_by_ids(self._db, self.viewer_id, ids))
+
+    @cached_property
+    def engagement_velocity(self) -> DataLoader[int, float]:
+        """Likes and retweets a minute, recently (Redis, one pipeline for the batch)."""
+        return _loader(lambda ids: self._core.velocity.per_minute(ids, time.time()))
 
     def prime_tweets(self, records: Sequence[TweetRecord]) -> None:
         """Tweets a list query already read (with the same visibility rule)."""

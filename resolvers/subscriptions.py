@@ -29,7 +29,8 @@ from starling.storage.sessions import hash_token
 ENGAGEMENT_SETTLE_SECONDS = 0.3
 
 
-def _revocation(info: Info) -> list[str]:
+def revocation_channels(info: Info) -> list[str]:
+    """The channel that ends a subscription when its token is revoked (logout)."""
     token = info.context.token
     return [keys.revoked_channel(hash_token(token).hex())] if token else []
 
@@ -39,7 +40,7 @@ async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
     viewer_id = info.context.require_viewer()
     core, hub, live = info.context.core, info.context.require_hub(), info.context.require_live()
     celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
-    revoked = _revocation(info)
+    revoked = revocation_channels(info)
     channels = [keys.home_channel(viewer_id), *map(keys.author_channel, celebrities), *revoked]
     async with hub.presence(viewer_id), hub.listen(channels) as queue:
         while True:
@@ -55,7 +56,7 @@ async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
 async def notifications(info: Info) -> AsyncGenerator[Notification, None]:
     viewer_id = info.context.require_viewer()
     core, hub = info.context.core, info.context.require_hub()
-    revoked = _revocation(info)
+    revoked = revocation_channels(info)
     async with (
         hub.presence(viewer_id),
         hub.listen([keys.notifications_channel(viewer_id), *revoked]) as queue,
@@ -75,7 +76,7 @@ async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[Twee
     Ends when the viewer may no longer see the tweet (deleted, protected, a block)."""
     tweet_id = decode_id(id, "Tweet")
     core, hub, viewer_id = info.context.core, info.context.require_hub(), info.context.viewer_id
-    revoked = _revocation(info)
+    revoked = revocation_channels(info)
 
     async def current() -> TweetEngagement | None:
         # Checked on every update, not once: a block or a delete must stop the stream.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import accounts, engagement, nodes, relationships, search, tweets
+from resolvers import accounts, engagement, nodes, relationships, search, trends, tweets
 from resolvers import notifications as notification_resolvers
 from schema.accounts import AuthPayload, LogoutPayload, UpdateProfilePayload
 from schema.connections import Connection
@@ -20,6 +20,7 @@ from schema.payloads import (
     RetweetPayload,
 )
 from schema.search import Hashtag, Suggestion
+from schema.trends import Trend
 from schema.tweets import Tweet
 from schema.users import User
 
@@ -71,6 +72,11 @@ class Query:
         "hashtags only).",
     )
     hashtag: Hashtag | None = strawberry.field(resolver=search.hashtag)
+    trends: list[Trend] = strawberry.field(
+        resolver=trends.trends,
+        description="Hashtags many accounts suddenly use, globally or in a region (a two-letter "
+        "code); personalized weighs in the accounts the viewer follows.",
+    )
 
 
 @strawberry.type

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import subscriptions
+from resolvers import subscriptions, trends
 
 
 @strawberry.type
@@ -19,4 +19,8 @@ class Subscription:
     tweet_engagement = strawberry.subscription(
         resolver=subscriptions.tweet_engagement,
         description="Live like/retweet/reply/quote counts of one tweet (coalesced).",
+    )
+    trends = strawberry.subscription(
+        resolver=trends.live_trends,
+        description="The trends of a region (or global): now, then whenever they change.",
     )

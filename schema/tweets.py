@@ -152,6 +152,13 @@ class Tweet(Node):
     def bookmark_count(self, info: Info) -> int:
         return self._count(info, "bookmark_count")
 
+    @strawberry.field(
+        description="Likes and retweets a minute over the last 10 minutes: how fast it is "
+        "taking off now."
+    )
+    async def engagement_velocity(self, info: Info) -> float:
+        return await info.context.loaders.engagement_velocity.load(self.db_id)
+
     @strawberry.field
     def viewer_has_liked(self, info: Info) -> bool:
         return self._viewer_state(info, "liked")

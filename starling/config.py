@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     deleted_tweet_grace_days: int = Field(default=30, ge=0)
     counter_flush_seconds: int = Field(default=5, ge=1, le=30)
 
+    # Trends (starling/services/trends.py says what each rule does and why).
+    trends_refresh_seconds: int = Field(default=60, ge=1, le=3600)
+    trends_min_accounts: float = Field(default=5, gt=0)
+    trends_half_life_hours: float = Field(default=2.0, gt=0)
+    trends_new_account_hours: float = Field(default=24, ge=0)
+    trends_max_tweets_per_hour: int = Field(default=30, ge=1)
+    trends_baseline_days: int = Field(default=7, ge=1, le=28)
+    # Comma-separated hashtags never shown as trends (without '#', any case).
+    trends_deny: str = ""
+
     # Home timelines.
     celebrity_follower_threshold: int = Field(default=10_000, ge=1)
     timeline_size: int = Field(default=800, ge=20)
@@ -146,6 +156,21 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[1-9]\d*/[1-9]\d*", value):
             raise ValueError(f"a rate limit is 'count/seconds', like '300/10800', not {value!r}")
         return value
+
+    @field_validator("trends_refresh_seconds")
+    @classmethod
+    def _fits_a_cron(cls, value: int) -> int:
+        # The refresh is a cron job: seconds that divide a minute, or whole minutes that divide
+        # an hour.
+        if (value < 60 and 60 % value) or (value >= 60 and (value % 60 or 3600 % value)):
+            raise ValueError("must divide 60 (seconds) or be whole minutes that divide an hour")
+        return value
+
+    @property
+    def trends_denied(self) -> frozenset[str]:
+        return frozenset(
+            tag.strip().lstrip("#").lower() for tag in self.trends_deny.split(",") if tag.strip()
+        )
 
     @field_validator("metrics_allow_ips")
     @classmethod

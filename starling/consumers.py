@@ -1,5 +1,5 @@
 """Who consumes which events. Each consumer declares the kinds it handles and gets its own
-delivery of each (``starling.storage.outbox``); a new consumer (trends, media, views) plugs in
+delivery of each (``starling.storage.outbox``); a new consumer (media, views) plugs in
 by adding a line here. Handlers are idempotent: a delivery may run twice."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from starling.config import Settings
 from starling.core import Core
 from starling.events import Event
-from starling.services import notifications, search_indexing, timeline_events
+from starling.services import notifications, search_indexing, timeline_events, trends
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ CONSUMERS: dict[str, Consumer] = {
     for consumer in (
         Consumer("timelines", timeline_events.KINDS, timeline_events.handle),
         Consumer("notifications", notifications.KINDS, notifications.handle),
+        Consumer("trends", trends.KINDS, trends.handle),
         Consumer(
             "search",
             search_indexing.KINDS,

@@ -16,6 +16,7 @@ from starling.storage.search.opensearch import OpenSearchSearch, client_for
 from starling.storage.search.opensearch_index import OpenSearchIndex
 from starling.storage.search.postgres import PostgresSearch
 from starling.storage.timelines import Timelines
+from starling.storage.trends import TrendCounts, Velocity
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Core:
     timelines: Timelines
     events: Publisher
     search: Searcher
+    trend_counts: TrendCounts
+    velocity: Velocity
     # Set when OpenSearch is configured: what the indexing worker writes to.
     search_index: OpenSearchIndex | None = None
 
@@ -54,6 +57,9 @@ class Core:
             events=Publisher(redis.pubsub),
             search=search,
             search_index=search_index,
+            # Kept for the baseline days and the day being counted.
+            trend_counts=TrendCounts(redis.main, 24 * (settings.trends_baseline_days + 1) + 2),
+            velocity=Velocity(redis.main),
         )
 
     async def close(self) -> None:

@@ -147,7 +147,7 @@ TWEET_FIELDS = """
   author { id username }
   replyTo { id } quoted { id } retweetOf { id text }
   hashtags mentions { username }
-  likeCount retweetCount replyCount quoteCount bookmarkCount
+  likeCount retweetCount replyCount quoteCount bookmarkCount engagementVelocity
   viewerHasLiked viewerHasRetweeted viewerHasBookmarked
   versions { number text }
 """

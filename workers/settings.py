@@ -11,7 +11,7 @@ from arq import cron, func
 
 from starling.config import Settings
 from starling.core import Core, queue_settings
-from workers import events, maintenance, timelines
+from workers import events, maintenance, timelines, trends
 
 FUNCTIONS = [
     maintenance.purge_expired_sessions,
@@ -23,6 +23,7 @@ FUNCTIONS = [
     func(events.deliver_event, keep_result=0, max_tries=1),
     func(timelines.rebuild_home_timeline, keep_result=0),
     events.relay_events,
+    trends.refresh_trends,
 ]
 
 
@@ -42,7 +43,15 @@ def cron_jobs(settings: Settings) -> list[Any]:
             unique=True,
         ),
         cron(maintenance.purge_delivered_events, minute={41}),
+        _every(settings.trends_refresh_seconds, trends.refresh_trends),
     ]
+
+
+def _every(seconds: int, job: Any) -> Any:
+    """A cron job every ``seconds`` (a divisor of a minute, or whole minutes dividing an hour)."""
+    if seconds < 60:
+        return cron(job, second=set(range(0, 60, seconds)), unique=True)
+    return cron(job, minute=set(range(0, 60, seconds // 60)), second={0}, unique=True)
 
 
 def worker_options(settings: Settings, core: Core | None = None) -> dict[str, Any]:

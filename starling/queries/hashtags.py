@@ -1,11 +1,17 @@
-"""Read side for hashtags: how often one was used, and its tweets newest first."""
+"""Read side for hashtags: how often one was used, its tweets newest first, and who the viewer
+follows used which."""
 
 from __future__ import annotations
 
-from sqlalchemy import String, bindparam, func, select
+from collections.abc import Sequence
+from datetime import datetime
 
+from sqlalchemy import String, bindparam, distinct, func, select
+
+from starling import ids
 from starling.db import Database
 from starling.models import Tweet, TweetHashtag
+from starling.models.graph import Following
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
 from starling.records import TWEET_COLUMNS, TweetRecord
 from starling.visibility import not_muted, tweet_visible
@@ -36,3 +42,23 @@ async def tweets_with(
     statement = statement.order_by(TweetHashtag.tweet_id.desc()).limit(request.first + 1)
     rows = [TweetRecord.of(row) for row in await db.rows(statement)]
     return page_from_rows(rows, [(t.id,) for t in rows], request)
+
+
+async def used_by_followed(
+    db: Database, viewer_id: int, tags: Sequence[str], since: datetime
+) -> dict[str, int]:
+    """For each of ``tags``: how many accounts the viewer follows used it since ``since``."""
+    authors = func.count(distinct(Tweet.author_id)).label("authors")
+    statement = (
+        select(TweetHashtag.tag, authors)
+        .join(Tweet, Tweet.id == TweetHashtag.tweet_id)
+        .join(Following, Following.following_id == Tweet.author_id)
+        .where(
+            Following.user_id == viewer_id,
+            TweetHashtag.tag.in_(list(tags)),
+            TweetHashtag.tweet_id >= ids.lowest_id_at(since),
+            Tweet.deleted_at.is_(None),
+        )
+        .group_by(TweetHashtag.tag)
+    )
+    return {row.tag: int(row.authors) for row in await db.rows(statement)}

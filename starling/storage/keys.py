@@ -83,3 +83,57 @@ def engagement_throttle(tweet_id: int) -> str:
 
 def revoked_channel(token_hash_hex: str) -> str:
     return f"events:revoked:{token_hash_hex}"
+
+
+# --- trends --------------------------------------------------------------------------------
+# A scope is "global" or "region:XX"; an hour is hours since the epoch (UTC).
+
+TRENDS_SCOPES = "trends:scopes"
+"""Set: the scopes that have been counted in (global and each region seen)."""
+
+
+def trends_counted(tweet_id: int) -> str:
+    """String (JSON): what a tweet was counted as (scopes, tags, weight), so that a repeated
+    delivery counts nothing and a delete takes away exactly what was added."""
+    return f"trends:counted:{tweet_id}"
+
+
+def trends_accounts(scope: str, hour: int) -> str:
+    """Hash: tag -> distinct accounts that used it in the hour, weighted (new or hasty ones
+    count less)."""
+    return f"trends:accounts:{scope}:{hour}"
+
+
+def trends_people(scope: str, hour: int) -> str:
+    """Hash: tag -> distinct accounts that used it in the hour (unweighted)."""
+    return f"trends:people:{scope}:{hour}"
+
+
+def trends_tweets(scope: str, hour: int) -> str:
+    """Hash: tag -> tweets that used it in the hour."""
+    return f"trends:tweets:{scope}:{hour}"
+
+
+def trends_uses(scope: str, hour: int, tag: str) -> str:
+    """Hash: account -> its tweets with the tag in the hour, and ``w:<account>`` -> its weight."""
+    return f"trends:uses:{scope}:{hour}:{tag}"
+
+
+def trends_peaks(scope: str) -> str:
+    """Hash: tag -> JSON {score, at}: the highest score and when, which decays from there."""
+    return f"trends:peaks:{scope}"
+
+
+def trends_list(scope: str) -> str:
+    """String (JSON): the current trends of a scope, best first."""
+    return f"trends:list:{scope}"
+
+
+def trends_channel(scope: str) -> str:
+    """Channel: the scope's trends changed."""
+    return f"events:trends:{scope}"
+
+
+def engagement_velocity(tweet_id: int) -> str:
+    """Sorted set: ``l:<user>`` / ``r:<user>`` (a like, a retweet) -> when, for recent rates."""
+    return f"velocity:{tweet_id}"

@@ -258,7 +258,7 @@ async def test_outbox_relay_delivers_after_a_crash_between_commit_and_enqueue(
     await run_sql(
         test_settings, "UPDATE outbox_deliveries SET dispatched_at = now() - '11 s'::interval"
     )
-    assert await outbox.relay(core.db, core.queue, redispatch=10) == 2  # timelines, notifications
+    assert await outbox.relay(core.db, core.queue, redispatch=10) == 3  # timelines, ..., trends
     await run_jobs()
     assert await redis_ids(app, reader) == [db_id(tweet["id"])]
     assert await outbox.relay(core.db, core.queue, redispatch=0) == 0  # all delivered

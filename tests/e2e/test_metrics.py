@@ -73,8 +73,9 @@ async def test_pipeline_state_and_deliveries(
     await ok(api, grace, "followUser", ada.id)
     await post(api, ada, "hello")
     waiting = await scrape(client)
-    assert waiting[("starling_pipeline_pending", ())] == 4  # 2 events x 2 consumers
-    assert waiting[("starling_queue_depth", ())] == 4
+    # The follow (timelines, notifications) and the tweet (the same and trends).
+    assert waiting[("starling_pipeline_pending", ())] == 5
+    assert waiting[("starling_queue_depth", ())] == 5
     assert waiting[("starling_counter_deltas_pending", ())] == 3
     assert waiting[("starling_pipeline_dead_letters", ())] == 0
     done = (("consumer", "timelines"), ("outcome", "done"))

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ import websockets
 from redis.asyncio import Redis
 
 from starling.config import Settings
+from starling.services import trends
 from tests.realtime_client import PROTOCOLS, Subscription, data_of
 from tests.support import STARLING, STRONG_PASSWORD, free_port, run_sql, service_env, wait_ready
 
@@ -301,3 +303,30 @@ async def test_engagement_stream_ends_when_the_author_blocks_the_watcher(
     message = await subscription.next(timeout=5)
     await subscription.close()
     assert message["type"] == "complete", message
+
+
+async def test_trends_are_pushed_when_they_change(
+    cluster: Cluster, test_settings: Settings, app: Any
+) -> None:
+    """The refresh (here called by the test, on the same Redis) announces a changed list; a
+    socket on another process gets it."""
+    subscription = Subscription(cluster.ws(1), "graphql-transport-ws", None)
+    await subscription.connect()
+    await subscription.subscribe('subscription { trends(region: "NZ") { name userCount } }')
+    assert data_of(await subscription.next())["trends"] == []
+
+    fans = [await register(cluster.http(0), f"kiwi{n}") for n in range(5)]
+    await run_sql(
+        test_settings, "UPDATE users SET region = 'NZ', created_at = now() - interval '9 days'"
+    )
+    for token, _ in fans:
+        await post(cluster.http(0), token, "#allblacks tonight")
+    core = app.state.core
+    for _ in range(100):  # until the cluster's worker has counted all five
+        lists = await trends.refresh(core)
+        if lists.get("region:NZ"):
+            break
+        await asyncio.sleep(0.05)
+    pushed = data_of(await subscription.next(timeout=5))["trends"]
+    await subscription.close()
+    assert pushed == [{"name": "allblacks", "userCount": 5}]

@@ -106,11 +106,13 @@ async def test_a_poison_event_is_dead_lettered_after_its_retries_and_delays_noth
         "picky": ("dead", 3),
         "timelines": ("done", 1),
         "notifications": ("done", 1),
+        "trends": ("done", 1),
     }
     assert await deliveries_of(core, db_id(good["id"])) == {
         "picky": ("done", 1),
         "timelines": ("done", 1),
         "notifications": ("done", 1),
+        "trends": ("done", 1),
     }
     assert await redis_ids(app, grace) == [db_id(good["id"]), db_id(bad["id"])]
     [dead] = await outbox.dead_letters(core.db)
