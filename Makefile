@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema fuzz clean
+.PHONY: run test lint schema fuzz clean graphiql-assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ fuzz: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/starling export-schema > schema.graphql
+
+# Refresh the vendored GraphiQL (server/edge/graphiql) from npm, at the versions it names.
+graphiql-assets:
+	rm -rf $(VENV)/graphiql-npm && mkdir -p $(VENV)/graphiql-npm
+	cd $(VENV)/graphiql-npm && echo '{"private":true}' > package.json && \
+	  npm install --no-audit --no-fund graphiql@3.9.0 react@18.3.1 react-dom@18.3.1
+	cp $(VENV)/graphiql-npm/node_modules/graphiql/graphiql.min.js \
+	   $(VENV)/graphiql-npm/node_modules/graphiql/graphiql.min.css \
+	   $(VENV)/graphiql-npm/node_modules/react/umd/react.production.min.js \
+	   $(VENV)/graphiql-npm/node_modules/react-dom/umd/react-dom.production.min.js \
+	   server/edge/graphiql/
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -16,7 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
-from schema.cost import CostLimit
+from schema.cost import CostLimit, PointsBudget
 from schema.errors import ErrorCodes
 from schema.input_text import RejectUnstorableText
 from schema.metrics import OperationMetrics
@@ -70,7 +70,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: AddValidationRules(limits),
             RejectUnstorableText,
             ResponseExtensions,
-            # Last: it costs only documents that passed validation.
+            # Last: it costs only documents that passed validation, then spends the cost.
             lambda: CostLimit(max_cost=settings.max_query_cost),
+            PointsBudget,
         ],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from dataloaders import Loaders
 from dataloaders.live import LiveDeliveries
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
+from starling.queries.documents import ApiClientRecord
 from starling.storage.events import Hub
 from starling.storage.rate_limits import Decision
 from starling.storage.search import Searched
@@ -39,6 +40,13 @@ class Context:
     rate_limit: Decision | None = None
     # Added to the response's top-level ``extensions`` (schema/response_extensions.py).
     extensions: dict[str, object] = field(default_factory=dict)
+    # The third-party client the request came from (server/edge), if any.
+    api_client: ApiClientRecord | None = None
+    # Spends the request's cost from its points budget (set by the HTTP edge; a socket's
+    # operations spend nothing). Called by schema.cost.PointsBudget.
+    spend_points: Callable[[int], Awaitable[Decision]] | None = None
+    # The cost schema.cost.CostLimit computed for the operation.
+    query_cost: int | None = None
 
     def note_search(self, searched: Searched[Any]) -> None:
         """Tell the client when its search was answered by the fallback backend."""

@@ -6,10 +6,11 @@ than ``max_query_cost`` is refused whole with QUERY_TOO_COMPLEX, its cost and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -168,6 +169,7 @@ class CostLimit(SchemaExtension):
                 cost = QueryCost(
                     context.schema._schema, fragments, context.variables or {}, defaults
                 ).of(operation)
+                context.context.query_cost = cost
                 if cost > self.max_cost:
                     context.pre_execution_errors = [
                         GraphQLError(
@@ -181,6 +183,53 @@ class CostLimit(SchemaExtension):
                         )
                     ]
         yield
+
+
+class PointsBudget(SchemaExtension):
+    """Spends the operation's cost from the request's points budget (``context.spend_points``,
+    set by the HTTP edge), after CostLimit priced it; an empty budget refuses the request with
+    RATE_LIMITED before anything runs. Reports the cost, and the objects actually returned, in
+    ``extensions.cost``."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        # Runs once validation passed; a refusal stands in for the result, so nothing runs.
+        context = self.execution_context
+        spend = getattr(context.context, "spend_points", None)
+        cost = getattr(context.context, "query_cost", None)
+        if spend is not None and cost is not None:
+            decision = await spend(cost)
+            if not decision.allowed:
+                context.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            "The points budget is spent; retry in "
+                            f"{decision.retry_after_seconds} s.",
+                            extensions={
+                                "code": ErrorCode.RATE_LIMITED.value,
+                                "retryAfter": decision.retry_after_seconds,
+                            },
+                        )
+                    ],
+                )
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        reported = getattr(self.execution_context.context, "extensions", {}).get("cost")
+        if reported is None:
+            return {}
+        result = self.execution_context.result
+        data = result.data if result is not None else None
+        return {"cost": {**reported, "actual": _objects_in(data)}}
+
+
+def _objects_in(value: object) -> int:
+    """Objects in a response's data (GitHub's "actual" cost: what was returned, not asked for)."""
+    if isinstance(value, dict):
+        return 1 + sum(_objects_in(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_objects_in(v) for v in value)
+    return 0
 
 
 def _operation(definitions: Any, name: str | None) -> OperationDefinitionNode | None:

@@ -10,4 +10,5 @@ from strawberry.extensions import SchemaExtension
 class ResponseExtensions(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
-        return dict(getattr(context, "extensions", {}))
+        # The cost is PointsBudget's to report (with the actual count it adds).
+        return {k: v for k, v in getattr(context, "extensions", {}).items() if k != "cost"}

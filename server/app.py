@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dataloaders.live import LiveDeliveries
 from schema.build import build_schema
+from server.edge import graphiql
 from server.graphql import StarlingGraphQL
 from server.metrics import metrics_endpoint
 from starling.config import Settings
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route(f"{graphiql.PREFIX}/{{name}}", graphiql.asset),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -1,6 +1,6 @@
 """The ``starling`` command: serve, worker, migrate, export-schema, and the operator's tools for
 the event pipeline (``events failed|retry``), counters (``counters check|repair``) and search
-indexes (``reindex``)."""
+indexes (``reindex``), API clients (``clients create``) and their documents (``documents push``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from starling.config import Settings, get_settings
 from starling.core import Core
 from starling.embedded import ensure_services
-from starling.services import counting, search_indexing
+from starling.services import api_clients, counting, search_indexing
 from starling.storage import counters, outbox
 
 
@@ -174,6 +174,60 @@ def reindex(args: argparse.Namespace) -> None:
     sys.exit(_with_core(rebuild))
 
 
+def clients_create(args: argparse.Namespace) -> None:
+    async def create(core: Core) -> int:
+        created = await api_clients.create_client(
+            core,
+            args.name,
+            points_per_hour=args.points_per_hour,
+            trusted_documents_only=not args.any_document,
+        )
+        print(created.key)
+        print(
+            f"client {created.name!r} created; its key is shown once, above: send it as "
+            "X-Starling-Client",
+            file=sys.stderr,
+        )
+        return 0
+
+    sys.exit(_with_core(create))
+
+
+def documents_push(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from graphql import GraphQLError, parse, validate
+
+    from schema.build import build_schema
+
+    schema = build_schema(get_settings())._schema
+
+    def problems(document: str) -> list[str]:
+        try:
+            return [error.message for error in validate(schema, parse(document))]
+        except GraphQLError as error:
+            return [error.message]
+
+    try:
+        raw = json.loads(Path(args.file).read_text())
+    except (ValueError, OSError) as error:
+        print(f"nothing registered: {error}", file=sys.stderr)
+        sys.exit(1)
+
+    async def push(core: Core) -> int:
+        try:
+            manifest = api_clients.parse_manifest(raw)
+            count = await api_clients.register_documents(core, args.client, manifest, problems)
+        except (api_clients.ManifestError, ValueError, OSError) as error:
+            print(f"nothing registered: {error}", file=sys.stderr)
+            return 1
+        print(f"{count} documents registered for {args.client!r}")
+        return 0
+
+    sys.exit(_with_core(push))
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="starling", description=__doc__)
@@ -211,6 +265,27 @@ def main(argv: list[str] | None = None) -> None:
     counter_commands.add_parser("repair", help="set drifted counts right").set_defaults(
         run=counters_repair
     )
+
+    clients = commands.add_parser("clients", help="third-party API clients")
+    client_commands = clients.add_subparsers(dest="clients_command", required=True)
+    create = client_commands.add_parser("create", help="create a client and print its key")
+    create.add_argument("name")
+    create.add_argument("--points-per-hour", type=int, default=5000)
+    create.add_argument(
+        "--any-document",
+        action="store_true",
+        help="may send any query, not only its registered documents",
+    )
+    create.set_defaults(run=clients_create)
+
+    documents = commands.add_parser("documents", help="trusted documents of API clients")
+    document_commands = documents.add_subparsers(dest="documents_command", required=True)
+    pushing = document_commands.add_parser(
+        "push", help="register an Apollo or Relay persisted-query manifest for a client"
+    )
+    pushing.add_argument("file")
+    pushing.add_argument("--client", required=True)
+    pushing.set_defaults(run=documents_push)
 
     reindex_parser = commands.add_parser(
         "reindex", help="rebuild the search indexes from PostgreSQL, with no downtime"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
+import json
 import math
 from typing import Any
 
@@ -31,6 +33,10 @@ from strawberry.types.unset import UNSET, UnsetType
 from dataloaders import Loaders
 from schema.context import Context
 from server.auth import authorization_param, bearer_token
+from server.edge import graphiql
+from server.edge.budget import spend_points
+from server.edge.clients import client_of
+from server.edge.documents import document_of
 from server.request_body import RequestRejected, decode_json, graphql_params, read_body
 from starling.config import Settings
 from starling.core import Core
@@ -40,9 +46,17 @@ from starling.storage import keys, sessions
 from starling.storage.rate_limits import Decision
 
 FORBIDDEN = 4403
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 REVOKED_GRACE_STEPS = 100  # of 10 ms
 # Bounds the look at a document's operation types; longer documents fail validation anyway.
 MAX_TOKENS_SCANNED = 10_000
+
+
+@dataclasses.dataclass
+class EdgeRequestData(GraphQLRequestData):
+    """The request's parameters, with a persisted document's id (GraphQL over HTTP)."""
+
+    document_id: str | None = None
 
 
 async def _session_still_valid(context: Context) -> bool:
@@ -107,8 +121,23 @@ class StarlingGraphQL(GraphQL[Context, None]):
         except HTTPException as e:
             refused = RequestRejected(e.status_code, e.reason)
             response = JSONResponse(refused.body(), status_code=refused.status)
+        if GRAPHQL_RESPONSE in request.headers.get("accept", ""):
+            response = _as_graphql_response(response)
         await response(scope, receive, send)
         return None
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """The IDE for a browser's plain GET of /graphql; a GET that carries any GraphQL
+        parameter (a persisted query's hash, a documentId) is a request to run."""
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and not any(params.get(name) for name in ("query", "extensions", "documentId"))
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page()
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data, self.settings.max_json_depth)
@@ -122,11 +151,12 @@ class StarlingGraphQL(GraphQL[Context, None]):
         else:
             raise RequestRejected(415, "Send the request as application/json.")
         params = graphql_params(data)
-        return GraphQLRequestData(
+        return EdgeRequestData(
             query=params.get("query"),
             variables=params.get("variables"),
             operation_name=params.get("operationName"),
             extensions=params.get("extensions"),
+            document_id=params.get("documentId"),
         )
 
     async def execute_single(
@@ -138,6 +168,15 @@ class StarlingGraphQL(GraphQL[Context, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        request_data.query = await document_of(
+            context.core,
+            {
+                "query": request_data.query,
+                "documentId": getattr(request_data, "document_id", None),
+                "extensions": request_data.extensions,
+            },
+            context.api_client,
+        )
         # Queries over GET and POST, mutations over POST; subscriptions only over WebSocket.
         allowed = {OperationType.QUERY}
         if request_adapter.method == "POST":
@@ -184,13 +223,15 @@ class StarlingGraphQL(GraphQL[Context, None]):
         core: Core = request.app.state.core
         token: str | None = None
         viewer_id: int | None = None
+        api_client = None
         if isinstance(request, Request):
+            api_client = await client_of(request, core)
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 viewer_id = await sessions.user_id_for(core, token)
             if viewer_id is not None:
                 await accounts.touch_activity(core, viewer_id)
-        return Context(
+        context = Context(
             core=core,
             loaders=Loaders(core, viewer_id),
             request=request,
@@ -198,7 +239,11 @@ class StarlingGraphQL(GraphQL[Context, None]):
             viewer_id=viewer_id,
             hub=request.app.state.hub,
             live=request.app.state.live,
+            api_client=api_client,
         )
+        if isinstance(request, Request):
+            context.spend_points = functools.partial(spend_points, context)
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a socket from its connection_init payload; a bad token closes it (4403)."""
@@ -226,6 +271,30 @@ class StarlingGraphQL(GraphQL[Context, None]):
         finally:
             for task in context.background:
                 task.cancel()
+
+
+def _as_graphql_response(response: Response) -> Response:
+    """GraphQL over HTTP's own media type, for clients that ask for it: a request that never
+    ran (it did not parse, validate or coerce, or was refused) has no ``data`` entry and a 4xx
+    status (429 when rate limited), so the status alone tells a client what happened."""
+    if response.media_type != "application/json" or not isinstance(response.body, bytes):
+        return response
+    status = response.status_code
+    body = json.loads(response.body)
+    if isinstance(body, dict) and body.get("errors") and body.get("data") is None:
+        body.pop("data", None)
+        if status == 200:
+            codes = {e.get("extensions", {}).get("code") for e in body["errors"]}
+            status = 429 if ErrorCode.RATE_LIMITED.value in codes else 400
+    headers = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers=headers,
+        media_type=GRAPHQL_RESPONSE,
+    )
 
 
 def rate_limit_headers(decision: Decision) -> dict[str, str]:

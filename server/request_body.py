@@ -108,6 +108,7 @@ def graphql_params(data: object) -> Mapping[str, Any]:
         ("operationName", (str,), "a string"),
         ("variables", (dict,), "an object"),
         ("extensions", (dict,), "an object"),
+        ("documentId", (str,), "a string"),
     ):
         value = data.get(key)
         if value is not None and not isinstance(value, kinds):

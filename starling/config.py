@@ -139,6 +139,16 @@ class Settings(BaseSettings):
     # searchTweets and searchUsers (each costs PostgreSQL far more than a timeline page): per
     # user, or per IP when signed out. Twitter's search API allowed 180 per 15 minutes.
     rate_limit_searches: str = "180/900"
+    # Points every request spends (its cost / 100, at least 1: GitHub's rule), per signed-in
+    # user and per IP when signed out; an API client spends from its own plan
+    # (api_clients.points_per_hour) instead.
+    rate_limit_points_per_user: str = "5000/3600"
+    rate_limit_points_per_ip: str = "1000/3600"
+
+    # Automatic persisted queries kept in Redis: how many, how big, how long after last use.
+    apq_max_documents: int = Field(default=10_000, ge=1)
+    apq_max_document_bytes: int = Field(default=64 * 1024, ge=1)
+    apq_ttl_days: int = Field(default=30, ge=1)
 
     @field_validator(
         "rate_limit_posts",
@@ -150,6 +160,8 @@ class Settings(BaseSettings):
         "rate_limit_login_failures_per_account_all_ips",
         "rate_limit_registrations_per_ip",
         "rate_limit_searches",
+        "rate_limit_points_per_user",
+        "rate_limit_points_per_ip",
     )
     @classmethod
     def _is_budget(cls, value: str) -> str:

@@ -11,6 +11,7 @@ from starling.config import Settings
 from starling.db import Database
 from starling.redis import RedisClients
 from starling.storage.events import Publisher
+from starling.storage.persisted_queries import PersistedQueries
 from starling.storage.search import Searcher
 from starling.storage.search.opensearch import OpenSearchSearch, client_for
 from starling.storage.search.opensearch_index import OpenSearchIndex
@@ -30,6 +31,7 @@ class Core:
     search: Searcher
     trend_counts: TrendCounts
     velocity: Velocity
+    persisted_queries: PersistedQueries
     # Set when OpenSearch is configured: what the indexing worker writes to.
     search_index: OpenSearchIndex | None = None
 
@@ -60,6 +62,12 @@ class Core:
             # Kept for the baseline days and the day being counted.
             trend_counts=TrendCounts(redis.main, 24 * (settings.trends_baseline_days + 1) + 2),
             velocity=Velocity(redis.main),
+            persisted_queries=PersistedQueries(
+                redis.main,
+                settings.apq_max_documents,
+                settings.apq_max_document_bytes,
+                settings.apq_ttl_days * 86400,
+            ),
         )
 
     async def close(self) -> None:

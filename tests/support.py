@@ -45,6 +45,8 @@ UNLIMITED = {
         "login_failures_per_account_all_ips",
         "registrations_per_ip",
         "searches",
+        "points_per_user",
+        "points_per_ip",
     )
 }
 

@@ -17,6 +17,7 @@ from starling.models.tweets import (
 )
 from starling.models.users import (
     ApiClient,
+    ClientDocument,
     PersistedDocument,
     Session,
     User,
@@ -29,6 +30,7 @@ __all__ = [
     "Base",
     "Block",
     "Bookmark",
+    "ClientDocument",
     "CounterDelta",
     "DeliveryState",
     "FollowRequest",

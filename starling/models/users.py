@@ -120,7 +120,8 @@ class Session(Base):
 
 
 class ApiClient(Base):
-    """A third-party client: its key (hashed), rate limit, and whether it may send free-form queries."""
+    """A third-party client: its key (hashed), its rate plan in points an hour, and whether it
+    may send only its registered documents."""
 
     __tablename__ = "api_clients"
 
@@ -129,21 +130,30 @@ class ApiClient(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     trusted_documents_only: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    requests_per_minute: Mapped[int] = mapped_column(Integer, server_default=text("600"))
+    points_per_hour: Mapped[int] = mapped_column(Integer, server_default=text("5000"))
     created_at: Mapped[timestamp_now]
     revoked_at: Mapped[datetime | None]
 
 
 class PersistedDocument(Base):
-    """A GraphQL document known by its SHA-256 (APQ and the trusted-documents registry)."""
+    """A GraphQL document registered by some client, by the SHA-256 of its text."""
 
     __tablename__ = "persisted_documents"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     document: Mapped[str] = mapped_column(Text)
-    client_id: Mapped[int | None] = mapped_column(
-        ForeignKey("api_clients.id", ondelete="CASCADE"), index=True
+    created_at: Mapped[timestamp_now]
+
+
+class ClientDocument(Base):
+    """A client's registration of a document under an id (its manifest's, or ``sha256:<hex>``)."""
+
+    __tablename__ = "client_documents"
+    __table_args__ = (Index("ix_client_documents_sha256", "sha256", "client_id"),)
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="CASCADE"), primary_key=True
     )
-    # Trusted documents were registered ahead of time; APQ documents were learnt from traffic.
-    trusted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    document_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("persisted_documents.sha256"))
     created_at: Mapped[timestamp_now]

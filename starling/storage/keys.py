@@ -137,3 +137,15 @@ def trends_channel(scope: str) -> str:
 def engagement_velocity(tweet_id: int) -> str:
     """Sorted set: ``l:<user>`` / ``r:<user>`` (a like, a retweet) -> when, for recent rates."""
     return f"velocity:{tweet_id}"
+
+
+# --- the API edge --------------------------------------------------------------------------
+
+APQ_INDEX = "apq:index"
+"""Sorted set: sha256 -> last use, of the automatic persisted queries kept (the oldest go first
+when there are too many)."""
+
+
+def apq_document(sha256: str) -> str:
+    """String with a TTL: a document learnt from traffic (Apollo automatic persisted queries)."""
+    return f"apq:{sha256}"

@@ -53,7 +53,7 @@ async def test_queries_work_over_get(api: Api) -> None:
         "/graphql", params={"query": '{ user(username: "ada") { username } }'}
     )
     assert response.status_code == 200
-    assert response.json() == {"data": {"user": {"username": "ada"}}}
+    assert response.json()["data"] == {"user": {"username": "ada"}}
 
 
 async def test_mutations_are_refused_over_get(api: Api) -> None:
@@ -68,7 +68,7 @@ async def test_graphql_response_json_is_accepted(api: Api) -> None:
         headers={"accept": "application/graphql-response+json"},
     )
     assert response.status_code == 200
-    assert response.json() == {"data": {"viewer": None}}
+    assert response.json()["data"] == {"viewer": None}
 
 
 async def test_malformed_json_body_is_a_400_not_a_500(api: Api) -> None:

@@ -70,10 +70,10 @@ async def test_search_answers_from_postgres_while_opensearch_is_down(
             assert all("Connection" in r.last_error for r in rows)
 
 
-async def test_no_note_when_the_configured_backend_answers(api: Api) -> None:
+async def test_no_search_note_when_the_configured_backend_answers(api: Api) -> None:
     body = await api.post(SEARCH)
     assert body["data"]["searchTweets"]["edges"] == []
-    assert "extensions" not in body
+    assert "search" not in body["extensions"]
 
 
 async def test_reindex_command(test_settings: Settings, tmp_path: Path) -> None:
