@@ -213,20 +213,25 @@ async def test_budgets_trip_with_the_right_code_and_headers(
         assert code(spent[3]) == "RATE_LIMITED"
 
 
+async def run_node(script: Path, *args: str) -> Any:
+    """Run a Node script; what it printed last, as JSON."""
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        str(script),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(node.communicate(), 120)
+    assert node.returncode == 0, err.decode()
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
 async def test_apollo_clients_persisted_query_link(
     node_packages: Path, server: str, api: Api
 ) -> None:
     await api.register("ada")
-    node = await asyncio.create_subprocess_exec(
-        "node",
-        str(node_packages / "apq.cjs"),
-        server,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(node.communicate(), 60)
-    assert node.returncode == 0, err.decode()
-    seen = json.loads(out)
+    seen = await run_node(node_packages / "apq.cjs", server)
     assert seen["first"] == {"user": {"username": "ada", "__typename": "User"}}
     assert seen["second"] == seen["first"]
     # miss (hash only, GET) -> register (text, POST) -> hit (hash only, GET)
@@ -291,16 +296,7 @@ async def test_clients_and_documents_from_the_command_line(
 
 async def test_the_graphql_over_http_audit_passes(node_packages: Path, server: str) -> None:
     """graphql-http's auditServer: every MUST and every SHOULD of the GraphQL-over-HTTP spec."""
-    node = await asyncio.create_subprocess_exec(
-        "node",
-        str(node_packages / "audit.mjs"),
-        server,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(node.communicate(), 120)
-    assert node.returncode == 0, err.decode()
-    audit = json.loads(out.decode().strip().splitlines()[-1])
+    audit = await run_node(node_packages / "audit.mjs", server)
     assert audit["problems"] == []
     assert audit["counts"]["warn"] == audit["counts"]["error"] == 0
     assert audit["counts"]["ok"] >= 50
