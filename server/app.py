@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dataloaders.live import LiveDeliveries
 from schema.build import build_schema
+from server import media
 from server.edge import graphiql
 from server.graphql import StarlingGraphQL
 from server.metrics import metrics_endpoint
@@ -94,6 +95,8 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route(f"{graphiql.PREFIX}/{{name}}", graphiql.asset),
+            Route("/media/{key:path}", media.download, methods=["GET", "HEAD"]),
+            Route("/media-uploads/{token}", media.upload, methods=["PUT"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     s3_bucket: str = "starling-media"
     s3_region: str | None = None
     s3_secure: bool = True
+    # Where clients fetch S3 media: a public bucket's (or CDN's) base URL; unset, presigned GETs.
+    media_public_url: str | None = None
+    # The largest file a presigned upload may carry (a video: 512 MB).
+    media_max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    # The app's own address as clients reach it (links to local media and upload URLs).
+    public_url: str | None = None
 
     # Where embedded servers and local media live when no URL is configured.
     data_dir: Path = Path("var")
@@ -222,6 +228,10 @@ class Settings(BaseSettings):
 
     def _dev_default(self, value: bool | None) -> bool:
         return self.mode is Mode.DEV if value is None else value
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_media_dir(self) -> Path:

@@ -11,6 +11,9 @@ from starling.config import Settings
 from starling.db import Database
 from starling.redis import RedisClients
 from starling.storage.events import Publisher
+from starling.storage.media import MediaStorage
+from starling.storage.media.local import LocalMediaStorage
+from starling.storage.media.s3 import S3MediaStorage
 from starling.storage.persisted_queries import PersistedQueries
 from starling.storage.search import Searcher
 from starling.storage.search.opensearch import OpenSearchSearch, client_for
@@ -32,6 +35,7 @@ class Core:
     trend_counts: TrendCounts
     velocity: Velocity
     persisted_queries: PersistedQueries
+    media: MediaStorage
     # Set when OpenSearch is configured: what the indexing worker writes to.
     search_index: OpenSearchIndex | None = None
 
@@ -62,6 +66,7 @@ class Core:
             # Kept for the baseline days and the day being counted.
             trend_counts=TrendCounts(redis.main, 24 * (settings.trends_baseline_days + 1) + 2),
             velocity=Velocity(redis.main),
+            media=media_storage(settings),
             persisted_queries=PersistedQueries(
                 redis.main,
                 settings.apq_max_documents,
@@ -76,6 +81,24 @@ class Core:
         await self.db.dispose()
         await self.redis.close()
         await self.queue.aclose()
+
+
+def media_storage(settings: Settings) -> MediaStorage:
+    """S3 (through the minio SDK) when an endpoint is configured, the local directory otherwise."""
+    if settings.s3_endpoint:
+        from minio import Minio
+
+        client = Minio(
+            settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+        return S3MediaStorage(client, settings.s3_bucket, settings.media_public_url)
+    return LocalMediaStorage(
+        settings.resolved_media_dir, settings.resolved_public_url, settings.secret_key
+    )
 
 
 def queue_settings(settings: Settings) -> RedisSettings:
