@@ -13,10 +13,11 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from starling.core import Core
-from starling.queries import graph, tweets, users
+from starling.queries import graph, media, tweets, users
 from starling.queries.tweets import TweetCounts, TweetViewerState
 from starling.queries.users import UserCounts
 from starling.records import TweetRecord, TweetVersionRecord, UserRecord
+from starling.services.media import MediaRecord
 from starling.visibility import NO_RELATIONSHIP, Relationship
 
 K = TypeVar("K")
@@ -74,6 +75,15 @@ class Loaders:
     def tweet(self) -> DataLoader[int, TweetRecord | None]:
         """Tweets the viewer may see; None for missing, deleted or hidden ones."""
         return _loader(lambda ids: tweets.visible_tweets_by_ids(self._db, self.viewer_id, ids))
+
+    @cached_property
+    def tweet_media(self) -> DataLoader[int, list[MediaRecord]]:
+        """Each tweet's media, in the order it was attached."""
+        return _loader(lambda ids: media.media_of_tweets(self._db, ids))
+
+    @cached_property
+    def media(self) -> DataLoader[int, MediaRecord | None]:
+        return _loader(lambda ids: media.media_by_ids(self._db, ids))
 
     @cached_property
     def engagement_velocity(self) -> DataLoader[int, float]:

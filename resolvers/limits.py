@@ -23,6 +23,7 @@ class Action(StrEnum):
     REGISTER = "registrations_per_ip"
     LOGIN = "logins_per_ip"
     SEARCH = "searches"
+    MEDIA = "media_uploads"
 
 
 PER_IP = {Action.REGISTER, Action.LOGIN}

@@ -7,6 +7,7 @@ import asyncio
 import strawberry
 
 from schema.context import Info
+from schema.media import Media
 from schema.node import Node, from_global_id
 from schema.notifications import Notification
 from schema.tweets import Tweet
@@ -28,6 +29,12 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     if type_name == "Tweet":
         tweet = await info.context.loaders.tweet.load(db_id)
         return Tweet.from_record(tweet) if tweet is not None else None
+    if type_name == "Media" and info.context.viewer_id is not None:
+        # Only its owner (others see media through the tweets that carry it).
+        found_media = await info.context.loaders.media.load(db_id)
+        if found_media is not None and found_media.owner_id == info.context.viewer_id:
+            return Media.from_record(found_media)
+        return None
     if type_name == "Notification" and info.context.viewer_id is not None:
         found = await notification_queries.by_id(
             info.context.core.db, info.context.viewer_id, db_id

@@ -19,6 +19,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from schema.cost import CostLimit, PointsBudget
 from schema.errors import ErrorCodes
 from schema.input_text import RejectUnstorableText
+from schema.media import Media
 from schema.metrics import OperationMetrics
 from schema.response_extensions import ResponseExtensions
 from schema.root import Mutation, Query
@@ -58,7 +59,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[User, Tweet],
+        types=[User, Tweet, Media],
         extensions=[
             # First, so its time covers every other extension's work.
             OperationMetrics,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import accounts, engagement, nodes, relationships, search, trends, tweets
+from resolvers import accounts, engagement, media, nodes, relationships, search, trends, tweets
 from resolvers import notifications as notification_resolvers
 from schema.accounts import AuthPayload, LogoutPayload, UpdateProfilePayload
 from schema.connections import Connection
+from schema.media import MediaPayload, MediaUploadPayload
 from schema.node import Node
 from schema.notifications import MarkReadPayload, Notification
 from schema.payloads import (
@@ -89,6 +90,20 @@ class Mutation:
     update_profile: UpdateProfilePayload = strawberry.mutation(resolver=accounts.update_profile)
 
     post_tweet: PostTweetPayload = strawberry.mutation(resolver=tweets.post_tweet)
+    upload_media: MediaPayload = strawberry.mutation(
+        resolver=media.upload_media,
+        description="An image by the GraphQL multipart request spec (send the header "
+        "Apollo-Require-Preflight); processed by a worker: poll its status or attach it once "
+        "READY.",
+    )
+    create_media_upload: MediaUploadPayload = strawberry.mutation(
+        resolver=media.create_media_upload,
+        description="A presigned URL to PUT a file to (S3's, or Starling's own on local disk).",
+    )
+    finalize_media_upload: MediaPayload = strawberry.mutation(
+        resolver=media.finalize_media_upload,
+        description="Check what was PUT and start processing it.",
+    )
     edit_tweet: EditTweetPayload = strawberry.mutation(resolver=tweets.edit_tweet)
     delete_tweet: DeleteTweetPayload = strawberry.mutation(resolver=tweets.delete_tweet)
 

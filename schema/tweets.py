@@ -21,9 +21,11 @@ from starling.queries.tweets import TweetCounts, TweetViewerState
 from starling.records import TweetRecord, UserRecord
 
 if TYPE_CHECKING:
+    from schema.media import Media
     from schema.users import User
 
 UserType = Annotated["User", strawberry.lazy("schema.users")]
+MediaType = Annotated["Media", strawberry.lazy("schema.media")]
 
 
 @strawberry.type(description="One text of a tweet; every edit adds a version.")
@@ -151,6 +153,14 @@ class Tweet(Node):
     @strawberry.field
     def bookmark_count(self, info: Info) -> int:
         return self._count(info, "bookmark_count")
+
+    @strawberry.field(description="Images attached, in order.")
+    async def media(self, info: Info) -> list[MediaType]:
+        from schema.media import Media
+
+        return [
+            Media.from_record(m) for m in await info.context.loaders.tweet_media.load(self.db_id)
+        ]
 
     @strawberry.field(
         description="Likes and retweets a minute over the last 10 minutes: how fast it is "

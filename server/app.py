@@ -26,7 +26,7 @@ from server.metrics import metrics_endpoint
 from starling.config import Settings
 from starling.core import Core
 from starling.storage.events import Hub
-from workers.settings import worker_options
+from workers.settings import media_worker_options, worker_options
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +70,17 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
         await hub.start()
         app.state.hub = hub
         app.state.live = LiveDeliveries(core.db)
-        worker_task: asyncio.Task[None] | None = None
-        worker: Worker | None = None
+        workers: list[tuple[Worker, asyncio.Task[None]]] = []
         if run_worker:
-            worker = Worker(**worker_options(settings, core), handle_signals=False)
-            worker_task = asyncio.create_task(worker.async_run())
+            for options in (worker_options, media_worker_options):
+                worker = Worker(**options(settings, core), handle_signals=False)
+                workers.append((worker, asyncio.create_task(worker.async_run())))
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
-            if worker is not None and worker_task is not None:
+            for worker, worker_task in workers:
                 await worker.close()
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -57,15 +57,16 @@ def serve(args: argparse.Namespace) -> None:
 def worker(args: argparse.Namespace) -> None:
     from arq.worker import Worker
 
-    from workers.settings import worker_options
+    from workers.settings import media_worker_options, worker_options
 
     settings = _services(get_settings())
     if settings.worker_metrics_port is not None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.worker_metrics_port)
-    print("Starling worker: consuming jobs", flush=True)
-    Worker(**worker_options(settings)).run()
+    print(f"Starling worker: consuming {args.queue} jobs", flush=True)
+    options = media_worker_options if args.queue == "media" else worker_options
+    Worker(**options(settings)).run()
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -241,7 +242,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     serve_parser.set_defaults(run=serve)
 
-    commands.add_parser("worker", help="run an arq worker").set_defaults(run=worker)
+    worker_parser = commands.add_parser("worker", help="run an arq worker")
+    worker_parser.add_argument(
+        "--queue",
+        choices=["default", "media"],
+        default="default",
+        help="events, timelines and housekeeping (default), or media processing",
+    )
+    worker_parser.set_defaults(run=worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=migrate)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         run=export_schema

@@ -47,6 +47,7 @@ from starling.storage.rate_limits import Decision
 
 FORBIDDEN = 4403
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
 REVOKED_GRACE_STEPS = 100  # of 10 ms
 # Bounds the look at a document's operation types; longer documents fail validation anyway.
 MAX_TOKENS_SCANNED = 10_000
@@ -103,6 +104,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             keep_alive=True,
+            multipart_uploads_enabled=True,
             keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
@@ -114,7 +116,14 @@ class StarlingGraphQL(GraphQL[Context, None]):
         request = Request(scope, receive)
         try:
             if request.method == "POST":
-                await read_body(request, self.settings.max_body_bytes)
+                multipart = request.headers.get("content-type", "").startswith("multipart/")
+                # An upload may carry one image and a little JSON beside it.
+                limit = (
+                    self.settings.media_max_image_bytes + self.settings.max_body_bytes
+                    if multipart
+                    else self.settings.max_body_bytes
+                )
+                await read_body(request, limit)
             response = await self.run(request)
         except RequestRejected as rejected:
             response = JSONResponse(rejected.body(), status_code=rejected.status)
@@ -148,6 +157,16 @@ class StarlingGraphQL(GraphQL[Context, None]):
             data: object = self.parse_query_params(request.query_params)
         elif content_type == "application/json" or content_type.endswith("+json"):
             data = self.decode_json(await request.get_body())
+        elif content_type == "multipart/form-data":
+            # A browser may send a multipart form to any site without asking (no CORS
+            # preflight): demanding a header only scripts can set stops cross-site uploads.
+            if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+                raise RequestRejected(
+                    400,
+                    "A multipart request needs the Apollo-Require-Preflight header "
+                    "(cross-site request forgery protection).",
+                )
+            data = await self.parse_multipart(request)
         else:
             raise RequestRejected(415, "Send the request as application/json.")
         params = graphql_params(data)

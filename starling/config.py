@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     s3_secure: bool = True
     # Where clients fetch S3 media: a public bucket's (or CDN's) base URL; unset, presigned GETs.
     media_public_url: str | None = None
+    # The largest image an upload may carry, checked on the bytes received.
+    media_max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    # Media never attached to a tweet are removed after this long (with files nothing else uses).
+    unattached_media_grace_hours: int = Field(default=24, ge=1)
+    # Media jobs one worker runs at once (each decodes in a thread: about a core each).
+    media_worker_concurrency: int = Field(default=2, ge=1)
     # The largest file a presigned upload may carry (a video: 512 MB).
     media_max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     # The app's own address as clients reach it (links to local media and upload URLs).
@@ -145,6 +151,8 @@ class Settings(BaseSettings):
     # searchTweets and searchUsers (each costs PostgreSQL far more than a timeline page): per
     # user, or per IP when signed out. Twitter's search API allowed 180 per 15 minutes.
     rate_limit_searches: str = "180/900"
+    # uploadMedia per user (Mastodon allows 30 in 30 minutes).
+    rate_limit_media_uploads: str = "30/1800"
     # Points every request spends (its cost / 100, at least 1: GitHub's rule), per signed-in
     # user and per IP when signed out; an API client spends from its own plan
     # (api_clients.points_per_hour) instead.
@@ -166,6 +174,7 @@ class Settings(BaseSettings):
         "rate_limit_login_failures_per_account_all_ips",
         "rate_limit_registrations_per_ip",
         "rate_limit_searches",
+        "rate_limit_media_uploads",
         "rate_limit_points_per_user",
         "rate_limit_points_per_ip",
     )

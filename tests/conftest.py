@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from moto.server import ThreadedMotoServer
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -29,7 +30,7 @@ from server.migrate import upgrade
 from starling.config import Settings
 from starling.db import async_url
 from starling.models import Base
-from tests.support import UNLIMITED, Api, run_queued_jobs
+from tests.support import UNLIMITED, Api, free_port, run_queued_jobs
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379"
@@ -188,3 +189,14 @@ def api(client: httpx.AsyncClient) -> Api:
 def run_jobs(app: Any) -> Callable[[], Awaitable[int]]:
     """Run every queued job with a real arq worker (burst mode) until the queue is empty."""
     return lambda: run_queued_jobs(app.state.core)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server (a real S3-protocol server over HTTP), for the S3 media
+    storage: MinIO and S3 cannot run here."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop()

@@ -31,6 +31,15 @@ mutation Register($input: RegisterInput!) {
 """
 
 STRONG_PASSWORD = "correct horse battery staple"
+# The S3 media storage on moto's server (the s3_endpoint fixture).
+S3_TEST_SETTINGS = {
+    "s3_access_key": "testing",
+    "s3_secret_key": "testing",
+    "s3_secure": False,
+    "s3_region": "us-east-1",
+    "s3_bucket": "starling-test-media",
+}
+
 STARLING = Path(sys.executable).parent / "starling"
 # Tests act fast and from one IP; the rate-limit tests set their own budgets.
 UNLIMITED = {
@@ -45,6 +54,7 @@ UNLIMITED = {
         "login_failures_per_account_all_ips",
         "registrations_per_ip",
         "searches",
+        "media_uploads",
         "points_per_user",
         "points_per_ip",
     )

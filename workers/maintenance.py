@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from starling.core import Core
-from starling.services import tweets
+from starling.services import media, tweets
 from starling.storage import counters, outbox, sessions
 
 
@@ -28,3 +28,10 @@ async def purge_delivered_events(ctx: dict[str, Any]) -> int:
 
 async def purge_deleted_tweets(ctx: dict[str, Any]) -> int:
     return await tweets.purge_deleted(ctx["core"])
+
+
+async def purge_unattached_media(ctx: dict[str, Any]) -> int:
+    core: Core = ctx["core"]
+    return await media.purge_unattached(
+        core, timedelta(hours=core.settings.unattached_media_grace_hours)
+    )

@@ -11,13 +11,15 @@ from arq import cron, func
 
 from starling.config import Settings
 from starling.core import Core, queue_settings
-from workers import events, maintenance, timelines, trends
+from starling.services.media import MEDIA_QUEUE
+from workers import events, maintenance, media, timelines, trends
 
 FUNCTIONS = [
     maintenance.purge_expired_sessions,
     maintenance.flush_counters,
     maintenance.purge_deleted_tweets,
     maintenance.purge_delivered_events,
+    maintenance.purge_unattached_media,
     # Deliveries keep their own attempts and schedule (starling.storage.outbox): arq runs each
     # job once and keeps no result, so a retry's job id is free as soon as a run ends.
     func(events.deliver_event, keep_result=0, max_tries=1),
@@ -43,6 +45,7 @@ def cron_jobs(settings: Settings) -> list[Any]:
             unique=True,
         ),
         cron(maintenance.purge_delivered_events, minute={41}),
+        cron(maintenance.purge_unattached_media, minute={53}, unique=True),
         _every(settings.trends_refresh_seconds, trends.refresh_trends),
     ]
 
@@ -57,6 +60,31 @@ def _every(seconds: int, job: Any) -> Any:
 def worker_options(settings: Settings, core: Core | None = None) -> dict[str, Any]:
     """Everything ``arq.Worker`` needs. A worker in its own process opens its own clients; one
     inside the API process (or a test) shares the ``core`` it is given."""
+    return {
+        "functions": FUNCTIONS,
+        "cron_jobs": cron_jobs(settings),
+        "redis_settings": queue_settings(settings),
+        **_lifecycle(settings, core),
+        "max_jobs": settings.worker_concurrency,
+        # arq takes at most max_jobs per poll: with its default 0.5 s a worker tops out at
+        # 2 x max_jobs jobs a second however quick they are (20/s with the defaults).
+        "poll_delay": 0.05,
+    }
+
+
+def media_worker_options(settings: Settings, core: Core | None = None) -> dict[str, Any]:
+    """A worker of the media queue: CPU-heavy jobs, a few at a time (each decodes in a thread)."""
+    return {
+        "functions": [media.process_media],
+        "queue_name": MEDIA_QUEUE,
+        "redis_settings": queue_settings(settings),
+        **_lifecycle(settings, core),
+        "max_jobs": settings.media_worker_concurrency,
+        "poll_delay": 0.05,
+    }
+
+
+def _lifecycle(settings: Settings, core: Core | None) -> dict[str, Any]:
     lifecycle: dict[str, Any]
     if core is not None:
         lifecycle = {"ctx": {"core": core}}
@@ -69,13 +97,4 @@ def worker_options(settings: Settings, core: Core | None = None) -> dict[str, An
             await ctx["core"].close()
 
         lifecycle = {"on_startup": on_startup, "on_shutdown": on_shutdown}
-    return {
-        "functions": FUNCTIONS,
-        "cron_jobs": cron_jobs(settings),
-        "redis_settings": queue_settings(settings),
-        **lifecycle,
-        "max_jobs": settings.worker_concurrency,
-        # arq takes at most max_jobs per poll: with its default 0.5 s a worker tops out at
-        # 2 x max_jobs jobs a second however quick they are (20/s with the defaults).
-        "poll_delay": 0.05,
-    }
+    return lifecycle

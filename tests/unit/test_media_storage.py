@@ -4,31 +4,21 @@ S3-protocol server over HTTP: presigned URLs are signed and checked)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from server.app import create_app
 from starling.config import Settings
 from starling.storage.media import content_key
 from starling.storage.media.local import LocalMediaStorage
-from tests.support import free_port
+from tests.support import S3_TEST_SETTINGS
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -37,14 +27,7 @@ async def app(
 ) -> AsyncIterator[Any]:
     overrides: dict[str, Any] = {"media_dir": tmp_path / "media"}
     if request.param == "s3":
-        overrides |= {
-            "s3_endpoint": request.getfixturevalue("s3_endpoint"),
-            "s3_access_key": "testing",
-            "s3_secret_key": "testing",
-            "s3_secure": False,
-            "s3_region": "us-east-1",
-            "s3_bucket": "starling-test-media",
-        }
+        overrides |= {"s3_endpoint": request.getfixturevalue("s3_endpoint"), **S3_TEST_SETTINGS}
     application = create_app(test_settings.model_copy(update=overrides))
     async with application.router.lifespan_context(application):
         yield application

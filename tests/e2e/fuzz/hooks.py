@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import graphql
 import schemathesis
+from hypothesis import strategies as st
+
+# Upload has no literal form: a file arrives only in a multipart request. Over JSON any value
+# (here a string) must be refused cleanly.
+schemathesis.graphql.scalar(
+    "Upload", st.text(max_size=20).map(lambda text: graphql.StringValueNode(value=text))
+)
 
 
 @schemathesis.check

@@ -1,0 +1,371 @@
+"""Media: an upload is checked by its bytes and stored, then a worker processes it.
+
+``upload``: the type comes from the content (``filetype``), never the name; size limits per
+kind; an image's declared dimensions are read from its header before anything is decoded, so a
+decompression bomb is refused at the door. The original is stored under its content key and a
+``media`` row is made PENDING; the processing job goes on the ``media`` queue.
+
+``process``: PENDING -> PROCESSING -> READY, or FAILED with a reason a client can show. Images
+are decoded by Pillow in a thread (never on the event loop), turned by their EXIF orientation,
+stripped of all metadata (nothing is copied over), and written as variants in WebP and
+progressive JPEG (thumb: a 150 x 150 crop; small, medium, large: at most 680, 1200, 2048 on the
+long side, never upscaled), with a blurhash. Variants are stored before the row says READY, so
+a READY media always has every file it names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import blurhash
+import filetype
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import delete, exists, func, literal_column, or_, select, update
+
+from starling.core import Core
+from starling.errors import DomainError, ErrorCode
+from starling.models import Media, MediaKind, MediaStatus, TweetMedia
+from starling.storage.media import PresignedUpload, content_key
+from starling.text import has_control_characters
+
+IMAGE_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+}
+VIDEO_TYPES = {"video/mp4": ".mp4", "video/webm": ".webm"}
+MAX_ALT_TEXT = 1000
+# The most pixels an image may declare (a 16-bit 8K panorama is ~33 M): a small file that
+# declares more is a decompression bomb.
+MAX_PIXELS = 40_000_000
+THUMB = 150
+SIZES = {"small": 680, "medium": 1200, "large": 2048}
+MEDIA_QUEUE = "arq:media"
+JOB_NAME = "process_media"
+UPLOAD_EXPIRES = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class MediaRecord:
+    id: int
+    owner_id: int
+    kind: MediaKind
+    status: MediaStatus
+    mime_type: str | None
+    width: int | None
+    height: int | None
+    duration_ms: int | None
+    blurhash: str | None
+    alt_text: str | None
+    storage_key: str | None
+    variants: dict[str, Any]
+    error: str | None
+
+    @classmethod
+    def of(cls, media: Media) -> MediaRecord:
+        return cls(
+            media.id,
+            media.owner_id,
+            media.kind,
+            media.status,
+            media.mime_type,
+            media.width,
+            media.height,
+            media.duration_ms,
+            media.blurhash,
+            media.alt_text,
+            media.storage_key,
+            dict(media.variants or {}),
+            media.error,
+        )
+
+
+class Unprocessable(Exception):
+    """The file is not what it claims (truncated, corrupt): the media ends FAILED with this."""
+
+
+def _declared_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the header alone (Pillow reads no pixels until ``load``)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, above ours
+        raise DomainError(
+            ErrorCode.MEDIA_TOO_LARGE, "The image declares far too many pixels.", "file"
+        ) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise DomainError(
+            ErrorCode.INVALID_MEDIA, "The file is damaged or not an image.", "file"
+        ) from exc
+
+
+def _check_alt_text(alt_text: str | None) -> None:
+    if alt_text is None:
+        return
+    if len(alt_text) > MAX_ALT_TEXT:
+        raise DomainError(
+            ErrorCode.TOO_LONG, f"Alt text is at most {MAX_ALT_TEXT} characters.", "altText"
+        )
+    if has_control_characters(alt_text):
+        raise DomainError(
+            ErrorCode.INVALID_CHARACTERS, "Alt text has control characters.", "altText"
+        )
+
+
+def _check_type(mime: str | None, field: str) -> str:
+    if mime in VIDEO_TYPES:
+        raise DomainError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Video uploads are not supported yet.", field
+        )
+    if mime not in IMAGE_TYPES:
+        raise DomainError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            "Upload a JPEG, PNG, GIF or WebP image (the type is read from the file itself).",
+            field,
+        )
+    return mime
+
+
+def _check_size(core: Core, size: int, field: str) -> None:
+    limit = core.settings.media_max_image_bytes
+    if size > limit:
+        raise DomainError(ErrorCode.MEDIA_TOO_LARGE, f"An image is at most {limit:,} bytes.", field)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    mime: str
+    key: str
+    width: int
+    height: int
+    size: int
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {
+            "kind": MediaKind.GIF if self.mime == "image/gif" else MediaKind.IMAGE,
+            "mime_type": self.mime,
+            "byte_size": self.size,
+            "content_hash": self.key.rsplit("/", 1)[-1].split(".")[0],
+            "storage_key": self.key,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+async def _accept(core: Core, data: bytes) -> Accepted:
+    """Check a file by its bytes and store it under its content key."""
+    mime = _check_type(filetype.guess_mime(data) if data else None, "file")
+    _check_size(core, len(data), "file")
+    width, height = await asyncio.to_thread(_declared_size, data)
+    if width * height > MAX_PIXELS:
+        raise DomainError(
+            ErrorCode.MEDIA_TOO_LARGE,
+            f"The image declares {width} x {height} pixels; at most {MAX_PIXELS:,} are accepted.",
+            "file",
+        )
+    key = content_key(data, IMAGE_TYPES[mime])
+    await core.media.put(key, data, mime)  # before the row: a row never names a missing file
+    return Accepted(mime, key, width, height, len(data))
+
+
+async def upload(core: Core, owner_id: int, data: bytes, alt_text: str | None) -> MediaRecord:
+    _check_alt_text(alt_text)
+    accepted = await _accept(core, data)
+    async with core.db.session() as session:
+        media = Media(owner_id=owner_id, alt_text=alt_text, **accepted.values)
+        session.add(media)
+        await session.flush()
+        record = MediaRecord.of(media)
+    await core.queue.enqueue_job(JOB_NAME, record.id, _queue_name=MEDIA_QUEUE)
+    return record
+
+
+@dataclass(frozen=True)
+class StartedUpload:
+    media: MediaRecord
+    upload: PresignedUpload
+
+
+def staging_key(media_id: int) -> str:
+    return f"uploads/{media_id}"
+
+
+async def start_upload(
+    core: Core, owner_id: int, content_type: str, size: int, alt_text: str | None
+) -> StartedUpload:
+    """For files too big for a GraphQL request: the client PUTs the bytes to a presigned URL
+    (S3's, or Starling's own on local disk), then calls ``finish_upload``."""
+    _check_alt_text(alt_text)
+    mime = _check_type(content_type.lower().strip(), "contentType")
+    if size < 1:
+        raise DomainError(ErrorCode.INVALID, "size must be at least 1 byte.", "size")
+    _check_size(core, size, "size")
+    async with core.db.session() as session:
+        media = Media(
+            owner_id=owner_id,
+            kind=MediaKind.GIF if mime == "image/gif" else MediaKind.IMAGE,
+            mime_type=mime,
+            byte_size=size,
+            alt_text=alt_text,
+        )
+        session.add(media)
+        await session.flush()
+        record = MediaRecord.of(media)
+    presigned = await core.media.presigned_put(staging_key(record.id), UPLOAD_EXPIRES)
+    return StartedUpload(record, presigned)
+
+
+async def finish_upload(core: Core, owner_id: int, media_id: int) -> MediaRecord:
+    """Check what arrived at the presigned URL like any upload, then queue its processing."""
+    async with core.db.session() as session:
+        media = await session.get(Media, media_id)
+        if media is None or media.owner_id != owner_id:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such media.", "id")
+        if media.storage_key is not None:
+            return MediaRecord.of(media)  # finished already: the same answer again
+    data = await core.media.read(staging_key(media_id))
+    if data is None:
+        raise DomainError(
+            ErrorCode.MEDIA_NOT_UPLOADED, "Nothing was uploaded to the URL yet.", "id"
+        )
+    accepted = await _accept(core, data)
+    async with core.db.session() as session:
+        media = await session.get(Media, media_id, with_for_update=True)
+        assert media is not None
+        for name, value in accepted.values.items():
+            setattr(media, name, value)
+        await session.flush()
+        record = MediaRecord.of(media)
+    await core.media.delete(staging_key(media_id))
+    await core.queue.enqueue_job(JOB_NAME, record.id, _queue_name=MEDIA_QUEUE)
+    return record
+
+
+@dataclass(frozen=True)
+class Rendered:
+    width: int
+    height: int
+    blurhash: str
+    files: list[tuple[str, str, int, int, bytes]]  # name, format, width, height, bytes
+
+
+def render_image(data: bytes) -> Rendered:
+    """Every variant of an image (CPU-bound: run in a thread)."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.size[0] * opened.size[1] > MAX_PIXELS:
+                raise Unprocessable("The image declares too many pixels.")
+            opened.seek(0)  # an animated GIF: its first frame
+            opened.load()
+            image = ImageOps.exif_transpose(opened) or opened
+            image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "PA", "P") else "RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise Unprocessable("The image could not be decoded (damaged or truncated).") from exc
+    side = min(THUMB, image.width, image.height)  # a square crop, never upscaled either
+    shapes = {"thumb": ImageOps.fit(image, (side, side))}
+    for name, longest in SIZES.items():
+        resized = image.copy()
+        resized.thumbnail((longest, longest))  # keeps the ratio; never upscales
+        shapes[name] = resized
+    files = []
+    for name, shaped in shapes.items():
+        for fmt in ("webp", "jpeg"):
+            out = io.BytesIO()
+            if fmt == "webp":
+                shaped.save(out, "WEBP", quality=80, method=4)
+            else:
+                shaped.convert("RGB").save(out, "JPEG", quality=85, progressive=True, optimize=True)
+            files.append((name, fmt, shaped.width, shaped.height, out.getvalue()))
+    small = image.convert("RGB")
+    small.thumbnail((64, 64))
+    placeholder = blurhash.encode(small, x_components=4, y_components=3)
+    return Rendered(image.width, image.height, placeholder, files)
+
+
+async def process(core: Core, media_id: int) -> MediaStatus | None:
+    """Process one media; idempotent (READY and FAILED are final), "row gone" is done."""
+    async with core.db.session() as session:
+        media = await session.get(Media, media_id, with_for_update=True)
+        if media is None or media.status in (MediaStatus.READY, MediaStatus.FAILED):
+            return media.status if media is not None else None
+        media.status = MediaStatus.PROCESSING
+        key = media.storage_key
+    original = await core.media.read(key) if key else None
+    if original is None:
+        return await _finish(core, media_id, MediaStatus.FAILED, error="The upload was lost.")
+    try:
+        rendered = await asyncio.to_thread(render_image, original)
+    except Unprocessable as failure:
+        return await _finish(core, media_id, MediaStatus.FAILED, error=str(failure))
+    variants: dict[str, Any] = {}
+    for name, fmt, width, height, data in rendered.files:
+        variant_key = content_key(data, f".{'jpg' if fmt == 'jpeg' else fmt}")
+        await core.media.put(variant_key, data, f"image/{fmt}")
+        variants.setdefault(name, {})[fmt] = {"key": variant_key, "width": width, "height": height}
+    return await _finish(
+        core,
+        media_id,
+        MediaStatus.READY,
+        width=rendered.width,
+        height=rendered.height,
+        blurhash=rendered.blurhash,
+        variants=variants,
+    )
+
+
+async def _finish(core: Core, media_id: int, status: MediaStatus, **values: Any) -> MediaStatus:
+    async with core.db.session() as session:
+        await session.execute(
+            update(Media).where(Media.id == media_id).values(status=status, **values)
+        )
+    return status
+
+
+async def purge_unattached(core: Core, older_than: timedelta) -> int:
+    """Media never attached to a tweet within ``older_than`` go, and with them every stored
+    object no other media still names (keys are shared between identical uploads). Returns
+    how many media went."""
+    async with core.db.session() as session:
+        gone = (
+            await session.execute(
+                delete(Media)
+                .where(
+                    Media.created_at < func.now() - older_than,
+                    ~exists().where(TweetMedia.media_id == Media.id),
+                )
+                .returning(Media.id, Media.storage_key, Media.variants)
+            )
+        ).all()
+    keys = {staging_key(row.id) for row in gone if row.storage_key is None}
+    for row in gone:
+        if row.storage_key:
+            keys.add(row.storage_key)
+        keys.update(found["key"] for formats in row.variants.values() for found in formats.values())
+    for key in sorted(keys):
+        if not await _still_named(core, key):
+            await core.media.delete(key)
+    return len(gone)
+
+
+async def _still_named(core: Core, key: str) -> bool:
+    rows = await core.db.rows(
+        select(Media.id)
+        .where(
+            or_(
+                Media.storage_key == key,
+                func.jsonb_path_exists(
+                    Media.variants,
+                    literal_column("'$.*.*.key ? (@ == $k)'::jsonpath"),
+                    func.jsonb_build_object("k", key),
+                ),
+            )
+        )
+        .limit(1)
+    )
+    return bool(rows)
