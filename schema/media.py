@@ -27,7 +27,9 @@ class MediaStatus(Enum):
     FAILED = "failed"
 
 
-@strawberry.type(description="One rendition: thumb (150 x 150), small, medium or large.")
+@strawberry.type(
+    description="One rendition: thumb (150 x 150), small, medium, large, or a video's poster."
+)
 class MediaVariant:
     name: str
     format: str = strawberry.field(description="webp or jpeg (progressive).")
@@ -67,11 +69,17 @@ class Media(Node):
         )
 
     @strawberry.field(
-        description="The large JPEG once READY (the original, with its metadata, is never served)."
+        description="Once READY: a video's file; an image's large JPEG (an image's original, "
+        "with its metadata, is never served)."
     )
     async def url(self, info: Info) -> str | None:
-        large = self.record.variants.get("large", {}).get("jpeg")
-        return await info.context.core.media.url(large["key"]) if large else None
+        record, storage = self.record, info.context.core.media
+        if record.status.value != "ready":
+            return None
+        if record.kind.value == "video" and record.storage_key:
+            return await storage.url(record.storage_key)
+        large = record.variants.get("large", {}).get("jpeg")
+        return await storage.url(large["key"]) if large else None
 
     @strawberry.field
     async def variants(self, info: Info) -> list[MediaVariant]:

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     media_max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     # Media never attached to a tweet are removed after this long (with files nothing else uses).
     unattached_media_grace_hours: int = Field(default=24, ge=1)
+    # The largest video (through createMediaUpload; uploadMedia carries at most an image's size).
+    media_max_video_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     # Media jobs one worker runs at once (each decodes in a thread: about a core each).
     media_worker_concurrency: int = Field(default=2, ge=1)
     # The largest file a presigned upload may carry (a video: 512 MB).

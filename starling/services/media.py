@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import av
 import blurhash
 import filetype
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -47,6 +48,9 @@ THUMB = 150
 SIZES = {"small": 680, "medium": 1200, "large": 2048}
 MEDIA_QUEUE = "arq:media"
 JOB_NAME = "process_media"
+PLAYABLE_VIDEO = {"h264", "vp8", "vp9", "av1"}
+PLAYABLE_AUDIO = {"aac", "opus", "vorbis", "mp3"}
+MAX_VIDEO_MS = 140_000  # 2 minutes 20, as on Twitter
 UPLOAD_EXPIRES = timedelta(minutes=15)
 
 
@@ -118,37 +122,43 @@ def _check_alt_text(alt_text: str | None) -> None:
 
 
 def _check_type(mime: str | None, field: str) -> str:
-    if mime in VIDEO_TYPES:
-        raise DomainError(
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Video uploads are not supported yet.", field
-        )
-    if mime not in IMAGE_TYPES:
+    if mime not in IMAGE_TYPES and mime not in VIDEO_TYPES:
         raise DomainError(
             ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            "Upload a JPEG, PNG, GIF or WebP image (the type is read from the file itself).",
+            "Upload a JPEG, PNG, GIF or WebP image, or an MP4 or WebM video (the type is read "
+            "from the file itself).",
             field,
         )
     return mime
 
 
-def _check_size(core: Core, size: int, field: str) -> None:
-    limit = core.settings.media_max_image_bytes
+def _check_size(core: Core, mime: str, size: int, field: str) -> None:
+    if mime in VIDEO_TYPES:
+        limit, what = core.settings.media_max_video_bytes, "A video"
+    else:
+        limit, what = core.settings.media_max_image_bytes, "An image"
     if size > limit:
-        raise DomainError(ErrorCode.MEDIA_TOO_LARGE, f"An image is at most {limit:,} bytes.", field)
+        raise DomainError(ErrorCode.MEDIA_TOO_LARGE, f"{what} is at most {limit:,} bytes.", field)
+
+
+def _kind_of(mime: str) -> MediaKind:
+    if mime in VIDEO_TYPES:
+        return MediaKind.VIDEO
+    return MediaKind.GIF if mime == "image/gif" else MediaKind.IMAGE
 
 
 @dataclass(frozen=True)
 class Accepted:
     mime: str
     key: str
-    width: int
-    height: int
+    width: int | None
+    height: int | None
     size: int
 
     @property
     def values(self) -> dict[str, Any]:
         return {
-            "kind": MediaKind.GIF if self.mime == "image/gif" else MediaKind.IMAGE,
+            "kind": _kind_of(self.mime),
             "mime_type": self.mime,
             "byte_size": self.size,
             "content_hash": self.key.rsplit("/", 1)[-1].split(".")[0],
@@ -161,7 +171,11 @@ class Accepted:
 async def _accept(core: Core, data: bytes) -> Accepted:
     """Check a file by its bytes and store it under its content key."""
     mime = _check_type(filetype.guess_mime(data) if data else None, "file")
-    _check_size(core, len(data), "file")
+    _check_size(core, mime, len(data), "file")
+    if mime in VIDEO_TYPES:  # probed by the worker
+        key = content_key(data, VIDEO_TYPES[mime])
+        await core.media.put(key, data, mime)
+        return Accepted(mime, key, None, None, len(data))
     width, height = await asyncio.to_thread(_declared_size, data)
     if width * height > MAX_PIXELS:
         raise DomainError(
@@ -205,11 +219,11 @@ async def start_upload(
     mime = _check_type(content_type.lower().strip(), "contentType")
     if size < 1:
         raise DomainError(ErrorCode.INVALID, "size must be at least 1 byte.", "size")
-    _check_size(core, size, "size")
+    _check_size(core, mime, size, "size")
     async with core.db.session() as session:
         media = Media(
             owner_id=owner_id,
-            kind=MediaKind.GIF if mime == "image/gif" else MediaKind.IMAGE,
+            kind=_kind_of(mime),
             mime_type=mime,
             byte_size=size,
             alt_text=alt_text,
@@ -267,10 +281,61 @@ def render_image(data: bytes) -> Rendered:
             image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "PA", "P") else "RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise Unprocessable("The image could not be decoded (damaged or truncated).") from exc
+    return _variants_of(image)
+
+
+@dataclass(frozen=True)
+class RenderedVideo:
+    poster: Rendered
+    duration_ms: int
+
+
+def render_video(data: bytes) -> RenderedVideo:
+    """Probe a video (PyAV: FFmpeg's libraries), refuse what browsers cannot play, and make a
+    poster from its first frame with the image variants (CPU-bound: run in a thread)."""
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            videos = container.streams.video
+            if not videos:
+                raise Unprocessable("The file has no video track.")
+            video = videos[0]
+            if video.codec_context.name not in PLAYABLE_VIDEO:
+                raise Unprocessable(
+                    f"Video encoded as {video.codec_context.name} cannot be played; "
+                    "use H.264, VP8, VP9 or AV1."
+                )
+            for audio in container.streams.audio:
+                if audio.codec_context.name not in PLAYABLE_AUDIO:
+                    raise Unprocessable(
+                        f"Audio encoded as {audio.codec_context.name} cannot be played; "
+                        "use AAC, Opus, Vorbis or MP3."
+                    )
+            duration = _duration_ms(container, video)
+            if duration > MAX_VIDEO_MS:
+                raise Unprocessable(f"A video is at most {MAX_VIDEO_MS // 1000} seconds long.")
+            frame = next(container.decode(video=0), None)
+            if frame is None:
+                raise Unprocessable("The video has no frame to show.")
+            poster = frame.to_image().convert("RGB")
+    except av.FFmpegError as exc:
+        raise Unprocessable("The video could not be read (damaged or truncated).") from exc
+    return RenderedVideo(_variants_of(poster, names=("poster", *SIZES)), duration)
+
+
+def _duration_ms(container: Any, video: Any) -> int:
+    if container.duration is not None:
+        return int(container.duration / 1000)  # microseconds
+    if video.duration is not None and video.time_base is not None:
+        return int(video.duration * video.time_base * 1000)
+    return 0
+
+
+def _variants_of(image: Image.Image, names: tuple[str, ...] = tuple(SIZES)) -> Rendered:
     side = min(THUMB, image.width, image.height)  # a square crop, never upscaled either
     shapes = {"thumb": ImageOps.fit(image, (side, side))}
-    for name, longest in SIZES.items():
+    for name in names:
         resized = image.copy()
+        longest = SIZES.get(name, max(SIZES.values()))  # the poster: as large as "large"
         resized.thumbnail((longest, longest))  # keeps the ratio; never upscales
         shapes[name] = resized
     files = []
@@ -295,12 +360,17 @@ async def process(core: Core, media_id: int) -> MediaStatus | None:
         if media is None or media.status in (MediaStatus.READY, MediaStatus.FAILED):
             return media.status if media is not None else None
         media.status = MediaStatus.PROCESSING
-        key = media.storage_key
+        key, kind = media.storage_key, media.kind
     original = await core.media.read(key) if key else None
     if original is None:
         return await _finish(core, media_id, MediaStatus.FAILED, error="The upload was lost.")
+    extra: dict[str, Any] = {}
     try:
-        rendered = await asyncio.to_thread(render_image, original)
+        if kind is MediaKind.VIDEO:
+            video = await asyncio.to_thread(render_video, original)
+            rendered, extra = video.poster, {"duration_ms": video.duration_ms}
+        else:
+            rendered = await asyncio.to_thread(render_image, original)
     except Unprocessable as failure:
         return await _finish(core, media_id, MediaStatus.FAILED, error=str(failure))
     variants: dict[str, Any] = {}
@@ -316,6 +386,7 @@ async def process(core: Core, media_id: int) -> MediaStatus | None:
         height=rendered.height,
         blurhash=rendered.blurhash,
         variants=variants,
+        **extra,
     )
 
 

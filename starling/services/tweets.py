@@ -22,6 +22,7 @@ from starling.events import TweetEdited, TweetPosted, TweetRemoved
 from starling.models import (
     Like,
     Media,
+    MediaKind,
     MediaStatus,
     Tweet,
     TweetHashtag,
@@ -358,12 +359,16 @@ async def _check_media(session: AsyncSession, owner_id: int, media_ids: Sequence
         return
     found = (
         await session.execute(
-            select(Media.id, Media.status).where(
+            select(Media.id, Media.status, Media.kind).where(
                 Media.id.in_(media_ids), Media.owner_id == owner_id
             )
         )
     ).all()
     statuses = {row.id: row.status for row in found}
+    if len(media_ids) > 1 and any(row.kind is MediaKind.VIDEO for row in found):
+        raise DomainError(
+            ErrorCode.TOO_MANY_MEDIA, "A tweet carries up to 4 images or 1 video.", "mediaIds"
+        )
     for media_id in media_ids:
         if media_id not in statuses:
             raise DomainError(ErrorCode.NOT_FOUND, "No such media.", "mediaIds")

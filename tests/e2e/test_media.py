@@ -219,7 +219,7 @@ async def test_bad_uploads_are_refused_with_codes(
     assert await codes(b"just some text, named like a picture", name="x.png") == [
         ("UNSUPPORTED_MEDIA_TYPE", "file")
     ]
-    assert await codes(b"\x00\x00\x00\x18ftypmp42" + b"\0" * 64, name="v.mp4") == [
+    assert await codes(b"%PDF-1.7 not a picture", name="v.mp4") == [
         ("UNSUPPORTED_MEDIA_TYPE", "file")
     ]
     assert await codes(png_bomb(30_000, 30_000), name="bomb.png") == [("MEDIA_TOO_LARGE", "file")]
@@ -322,3 +322,64 @@ async def test_unattached_media_and_their_unshared_files_are_purged(
     for url in lonely_urls:
         assert (await download(app, url)).status_code in (403, 404)
     assert await media.purge_unattached(core, timedelta(hours=24)) == 0
+
+
+def video(codec: str = "libx264", seconds: float = 1.0, container: str = "mp4") -> bytes:
+    """A small real video, encoded here with PyAV (FFmpeg's libraries)."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=container) as muxer:
+        stream = muxer.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for n in range(int(seconds * 10)):
+            frame = Image.new("RGB", (320, 240), (n * 20 % 256, 60, 120))
+            for packet in stream.encode(av.VideoFrame.from_image(frame)):
+                muxer.mux(packet)
+        for packet in stream.encode():
+            muxer.mux(packet)
+    return out.getvalue()
+
+
+async def test_a_video_gets_a_poster_and_cannot_be_mixed_with_images(
+    api: Api, client: httpx.AsyncClient, app: Any
+) -> None:
+    ada = await api.register("ada")
+    clip = await uploaded(client, ada, video(), name="clip.mp4")
+    odd = await uploaded(client, ada, video("mpeg4"), name="odd.mp4")  # MPEG-4 Part 2
+    image = await uploaded(client, ada, png(50, 50), name="i.png")
+    await process_all(app)
+
+    media = (await api.data(MEDIA, {"id": clip}, token=ada.token))["node"]
+    assert media["status"] == "READY"
+    assert media["kind"] == "VIDEO"
+    assert (media["width"], media["height"]) == (320, 240)
+    served = await download(app, media["url"])
+    assert served.headers["content-type"] == "video/mp4"
+    poster = [v for v in media["variants"] if v["name"] == "poster" and v["format"] == "jpeg"]
+    assert [(v["width"], v["height"]) for v in poster] == [(320, 240)]
+    with Image.open(io.BytesIO((await download(app, poster[0]["url"])).content)) as frame:
+        assert frame.size == (320, 240)
+    duration = (
+        await api.data(
+            "query($id: ID!) { node(id: $id) { ... on Media { durationMs } } }",
+            {"id": clip},
+            token=ada.token,
+        )
+    )["node"]["durationMs"]
+    assert 900 <= duration <= 1100
+
+    failed = (await api.data(MEDIA, {"id": odd}, token=ada.token))["node"]
+    assert failed["status"] == "FAILED"
+    assert "cannot be played" in failed["failureReason"]
+
+    mixed = (
+        await api.post(
+            'mutation($m: [ID!]!) { postTweet(input: {text: "both", mediaIds: $m}) '
+            "{ errors { code } } }",
+            {"m": [clip, image]},
+            token=ada.token,
+        )
+    )["data"]["postTweet"]["errors"]
+    assert mixed == [{"code": "TOO_MANY_MEDIA"}]
+    await post(api, ada, "a clip", mediaIds=[clip])
