@@ -15,6 +15,7 @@ from schema.accounts import (
     UpdateProfilePayload,
 )
 from schema.context import Info
+from schema.node import db_id_of
 from schema.users import User
 from starling.services import accounts
 
@@ -61,6 +62,10 @@ async def update_profile(info: Info, input: UpdateProfileInput) -> UpdateProfile
         for name in accounts.PROFILE_FIELDS
         if getattr(input, name) is not strawberry.UNSET
     }
+    for name in ("avatar_media_id", "banner_media_id"):
+        if changes.get(name) is not None:
+            # An id that is not a media's names none (0 is never an id): NOT_FOUND.
+            changes[name] = db_id_of(changes[name], "Media") or 0
     user = await accounts.update_profile(info.context.core, viewer_id, changes)
     info.context.loaders.user_by_id.prime(user.id, user, force=True)
     return UpdateProfilePayload(user=User.from_record(user))

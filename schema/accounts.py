@@ -34,6 +34,12 @@ class UpdateProfileInput:
     region: str | None = strawberry.field(
         default=strawberry.UNSET, description="ISO 3166-1 alpha-2 country code, e.g. GB."
     )
+    avatar_media_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="One of your READY images (null removes it)."
+    )
+    banner_media_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="One of your READY images (null removes it)."
+    )
 
 
 @strawberry.type

@@ -17,9 +17,11 @@ from starling.records import UserRecord
 from starling.visibility import Relationship, can_see_content_of
 
 if TYPE_CHECKING:
+    from schema.media import Media
     from schema.tweets import Tweet
 
 TweetType = Annotated["Tweet", strawberry.lazy("schema.tweets")]
+MediaType = Annotated["Media", strawberry.lazy("schema.media")]
 
 
 @strawberry.type(description="A Starling account.")
@@ -36,6 +38,8 @@ class User(Node):
     created_at: datetime
     db_id: strawberry.Private[int]
     private_email: strawberry.Private[str]
+    avatar_media_id: strawberry.Private[int | None] = None
+    banner_media_id: strawberry.Private[int | None] = None
 
     @classmethod
     def from_record(cls, user: UserRecord) -> User:
@@ -52,7 +56,17 @@ class User(Node):
             created_at=user.created_at,
             db_id=user.id,
             private_email=user.email,
+            avatar_media_id=user.avatar_media_id,
+            banner_media_id=user.banner_media_id,
         )
+
+    @strawberry.field(description="The profile picture, with its variants (thumb for lists).")
+    async def avatar(self, info: Info) -> MediaType | None:
+        return await _media(info, self.avatar_media_id)
+
+    @strawberry.field(description="The header image above the profile.")
+    async def banner(self, info: Info) -> MediaType | None:
+        return await _media(info, self.banner_media_id)
 
     @strawberry.field(description="The account's email; only its owner sees it.")
     def email(self, info: Info) -> str | None:
@@ -165,3 +179,12 @@ def user_connection(info: Info, page: Page[UserRecord]) -> Connection[User]:
     for user in page.items:
         info.context.loaders.user_by_id.prime(user.id, user)
     return Connection[User].from_page(page, User.from_record)
+
+
+async def _media(info: Info, media_id: int | None) -> Media | None:
+    from schema.media import Media
+
+    if media_id is None:
+        return None
+    found = await info.context.loaders.media.load(media_id)
+    return Media.from_record(found) if found is not None else None

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     unattached_media_grace_hours: int = Field(default=24, ge=1)
     # The largest video (through createMediaUpload; uploadMedia carries at most an image's size).
     media_max_video_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    # postTweet waits this long for attached media still being processed, then refuses them.
+    media_attach_wait_seconds: float = Field(default=3.0, ge=0, le=30)
     # Media jobs one worker runs at once (each decodes in a thread: about a core each).
     media_worker_concurrency: int = Field(default=2, ge=1)
     # The largest file a presigned upload may carry (a video: 512 MB).

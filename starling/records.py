@@ -47,6 +47,8 @@ class UserRecord(_Record):
     verified: bool
     protected: bool
     created_at: datetime
+    avatar_media_id: int | None = None
+    banner_media_id: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

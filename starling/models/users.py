@@ -65,6 +65,9 @@ class User(Base):
     avatar_media_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("media.id", ondelete="SET NULL", use_alter=True)
     )
+    banner_media_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("media.id", ondelete="SET NULL", use_alter=True)
+    )
     verified: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     protected: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[timestamp_now]

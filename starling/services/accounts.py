@@ -24,7 +24,7 @@ from starling.config import Settings
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode, ErrorCollector, RateLimited
 from starling.events import ProfileChanged, ProtectionChanged
-from starling.models import Tweet, User, UserSettings, UserStats
+from starling.models import Media, MediaKind, MediaStatus, Tweet, User, UserSettings, UserStats
 from starling.records import UserRecord
 from starling.services import counting
 from starling.services.targets import is_protected
@@ -299,7 +299,18 @@ async def logout(core: Core, token: str) -> None:
     await sessions.revoke(core, token)
 
 
-PROFILE_FIELDS = ("display_name", "bio", "location", "website", "protected", "region")
+PROFILE_FIELDS = (
+    "display_name",
+    "bio",
+    "location",
+    "website",
+    "protected",
+    "region",
+    "avatar_media_id",
+    "banner_media_id",
+)
+# The input field each media choice comes from, for errors.
+_MEDIA_FIELDS = {"avatar_media_id": "avatarMediaId", "banner_media_id": "bannerMediaId"}
 
 
 async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> UserRecord:
@@ -326,6 +337,9 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
             errors.add(ErrorCode.REQUIRED, "protected cannot be null.", "protected")
         values["protected"] = changes["protected"]
     errors.raise_if_any()
+    for name, field in _MEDIA_FIELDS.items():
+        if name in changes:
+            values[name] = await _own_ready_image(core, user_id, changes[name], field)
 
     async with unit_of_work(core) as work:
         session = work.session
@@ -346,6 +360,25 @@ async def update_profile(core: Core, user_id: int, changes: dict[str, Any]) -> U
     if user is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such user.")
     return UserRecord.of(user)
+
+
+async def _own_ready_image(
+    core: Core, user_id: int, media_id: int | None, field: str
+) -> int | None:
+    """An avatar or banner: one of the user's own processed images (None clears it)."""
+    if media_id is None:
+        return None
+    async with core.db.read_session() as session:
+        media = await session.get(Media, media_id)
+    if media is None or media.owner_id != user_id:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such media.", field)
+    if media.kind is MediaKind.VIDEO:
+        raise DomainError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Use an image, not a video.", field)
+    if media.status is not MediaStatus.READY:
+        raise DomainError(
+            ErrorCode.MEDIA_NOT_READY, "The image is still processing or failed.", field
+        )
+    return media_id
 
 
 async def _protection_deltas(session: AsyncSession, user_id: int, protected: bool) -> list[Delta]:

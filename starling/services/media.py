@@ -29,7 +29,7 @@ from sqlalchemy import delete, exists, func, literal_column, or_, select, update
 
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
-from starling.models import Media, MediaKind, MediaStatus, TweetMedia
+from starling.models import Media, MediaKind, MediaStatus, TweetMedia, User
 from starling.storage.media import PresignedUpload, content_key
 from starling.text import has_control_characters
 
@@ -399,7 +399,7 @@ async def _finish(core: Core, media_id: int, status: MediaStatus, **values: Any)
 
 
 async def purge_unattached(core: Core, older_than: timedelta) -> int:
-    """Media never attached to a tweet within ``older_than`` go, and with them every stored
+    """Media never attached to a tweet (nor used as an avatar or banner) within ``older_than`` go, and with them every stored
     object no other media still names (keys are shared between identical uploads). Returns
     how many media went."""
     async with core.db.session() as session:
@@ -409,6 +409,9 @@ async def purge_unattached(core: Core, older_than: timedelta) -> int:
                 .where(
                     Media.created_at < func.now() - older_than,
                     ~exists().where(TweetMedia.media_id == Media.id),
+                    ~exists().where(
+                        or_(User.avatar_media_id == Media.id, User.banner_media_id == Media.id)
+                    ),
                 )
                 .returning(Media.id, Media.storage_key, Media.variants)
             )

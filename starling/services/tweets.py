@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,7 @@ async def post_tweet(
     idempotency_key: str | None = None,
 ) -> PostedTweet:
     parsed = await _validate(text, media_ids, idempotency_key)
+    await _wait_for_media(core, author_id, media_ids)
     async with unit_of_work(core) as work:
         session = work.session
         # One author's posts are serialised: duplicate and idempotency checks see each other,
@@ -352,6 +354,29 @@ async def _reject_duplicate(
         raise DomainError(
             ErrorCode.DUPLICATE_TWEET, "You just posted exactly this; say something new.", "text"
         )
+
+
+async def _wait_for_media(core: Core, owner_id: int, media_ids: Sequence[int]) -> None:
+    """Media a worker is still processing get a moment to finish (a client that posts right
+    after uploading usually needs only that), outside any transaction; what is still not READY
+    after ``media_attach_wait_seconds`` is refused by ``_check_media``."""
+    if not media_ids:
+        return
+    deadline = time.monotonic() + core.settings.media_attach_wait_seconds
+    waiting = (
+        select(Media.id)
+        .where(
+            Media.id.in_(list(media_ids)),
+            Media.owner_id == owner_id,
+            Media.status.in_([MediaStatus.PENDING, MediaStatus.PROCESSING]),
+        )
+        .limit(1)
+    )
+    # Polled: the worker that finishes may be in another process (no event to wait on).
+    while time.monotonic() < deadline:
+        if not await core.db.rows(waiting):
+            return
+        await asyncio.sleep(0.1)
 
 
 async def _check_media(session: AsyncSession, owner_id: int, media_ids: Sequence[int]) -> None:

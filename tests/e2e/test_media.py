@@ -5,6 +5,7 @@ tweet."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import struct
@@ -383,3 +384,55 @@ async def test_a_video_gets_a_poster_and_cannot_be_mixed_with_images(
     )["data"]["postTweet"]["errors"]
     assert mixed == [{"code": "TOO_MANY_MEDIA"}]
     await post(api, ada, "a clip", mediaIds=[clip])
+
+
+PROFILE = """mutation($avatar: ID, $banner: ID) {
+  updateProfile(input: {avatarMediaId: $avatar, bannerMediaId: $banner}) {
+    user { avatar { id variants { name } } banner { id } } errors { code field } } }"""
+
+
+async def test_avatars_and_banners_use_the_same_pipeline(
+    api: Api, client: httpx.AsyncClient, app: Any, test_settings: Settings
+) -> None:
+    ada = await api.register("ada")
+    avatar = await uploaded(client, ada, png(400, 400, (200, 0, 0, 255)), name="me.png")
+    banner = await uploaded(client, ada, jpeg(1500, 500), name="banner.jpg")
+    early = await api.data(PROFILE, {"avatar": avatar}, ada.token)
+    assert early["updateProfile"]["errors"] == [
+        {"code": "MEDIA_NOT_READY", "field": "avatarMediaId"}
+    ]
+    await process_all(app)
+
+    done = (await api.data(PROFILE, {"avatar": avatar, "banner": banner}, ada.token))[
+        "updateProfile"
+    ]
+    assert done["errors"] == []
+    assert done["user"]["avatar"]["id"] == avatar
+    assert "thumb" in {v["name"] for v in done["user"]["avatar"]["variants"]}
+    assert done["user"]["banner"]["id"] == banner
+
+    bob = await api.register("bob")
+    theirs = await api.data(PROFILE, {"avatar": avatar}, bob.token)
+    assert theirs["updateProfile"]["errors"] == [{"code": "NOT_FOUND", "field": "avatarMediaId"}]
+
+    # In use as an avatar: never purged as unattached.
+    await run_sql(test_settings, "UPDATE media SET created_at = now() - interval '2 days'")
+    assert await media.purge_unattached(app.state.core, timedelta(hours=24)) == 0
+    cleared = await api.data(PROFILE, {"avatar": None}, ada.token)
+    assert cleared["updateProfile"]["user"]["avatar"] is None
+    assert cleared["updateProfile"]["user"]["banner"]["id"] == banner
+
+
+async def test_posting_waits_briefly_for_media_being_processed(
+    api: Api, client: httpx.AsyncClient, app: Any
+) -> None:
+    ada = await api.register("ada")
+    media_id = await uploaded(client, ada, png(60, 60), name="quick.png")
+    # The worker finishes while postTweet waits.
+    worker = asyncio.create_task(process_all(app))
+    posted = await post(api, ada, "right away", mediaIds=[media_id])
+    await worker
+    shown = await api.data(
+        "query($id: ID!) { tweet(id: $id) { media { status } } }", {"id": posted["id"]}
+    )
+    assert shown["tweet"]["media"] == [{"status": "READY"}]
