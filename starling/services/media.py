@@ -168,6 +168,21 @@ class Accepted:
         }
 
 
+def _complete(data: bytes, mime: str) -> bool:
+    """Whether an image ends as its format says it must: a truncated upload is refused at
+    once, without decoding anything (damage inside a complete file shows when decoding)."""
+    tail = data[-1024:]
+    if mime == "image/jpeg":
+        return b"\xff\xd9" in tail  # end of image
+    if mime == "image/png":
+        return b"IEND" in tail
+    if mime == "image/gif":
+        return b";" in tail[-16:]  # the trailer
+    if mime == "image/webp":  # RIFF's size field counts the bytes after the first 8
+        return len(data) >= 12 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return True
+
+
 async def _accept(core: Core, data: bytes) -> Accepted:
     """Check a file by its bytes and store it under its content key."""
     mime = _check_type(filetype.guess_mime(data) if data else None, "file")
@@ -176,6 +191,10 @@ async def _accept(core: Core, data: bytes) -> Accepted:
         key = content_key(data, VIDEO_TYPES[mime])
         await core.media.put(key, data, mime)
         return Accepted(mime, key, None, None, len(data))
+    if not _complete(data, mime):
+        raise DomainError(
+            ErrorCode.INVALID_MEDIA, "The file is cut short (the upload was truncated).", "file"
+        )
     width, height = await asyncio.to_thread(_declared_size, data)
     if width * height > MAX_PIXELS:
         raise DomainError(
@@ -279,7 +298,13 @@ def render_image(data: bytes) -> Rendered:
             opened.load()
             image = ImageOps.exif_transpose(opened) or opened
             image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "PA", "P") else "RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,  # what Pillow raises for some broken chunks
+        Image.DecompressionBombError,
+    ) as exc:
         raise Unprocessable("The image could not be decoded (damaged or truncated).") from exc
     return _variants_of(image)
 

@@ -237,7 +237,21 @@ async def test_a_damaged_image_fails_with_a_reason_and_nothing_half_written(
 ) -> None:
     ada = await api.register("ada")
     whole = jpeg(800, 600)
-    media_id = await uploaded(client, ada, whole[: len(whole) // 3])  # the header, then cut
+    cut = await upload(client, ada, whole[: len(whole) // 3])  # the header, then nothing
+    assert cut.json()["data"]["uploadMedia"]["errors"] == [
+        {
+            "code": "INVALID_MEDIA",
+            "field": "file",
+            "message": "The file is cut short (the upload was truncated).",
+        }
+    ]
+    # Complete, but damaged inside: accepted, then the worker cannot decode it.
+    noisy = io.BytesIO()
+    Image.effect_noise((200, 200), 64).convert("RGB").save(noisy, "PNG")
+    damaged = bytearray(noisy.getvalue())
+    start = damaged.find(b"IDAT") + 200
+    damaged[start : start + 60] = bytes(b ^ 0x5A for b in damaged[start : start + 60])
+    media_id = await uploaded(client, ada, bytes(damaged), name="noise.png")
     await process_all(app)
     media = (await api.data(MEDIA, {"id": media_id}, token=ada.token))["node"]
     assert media["status"] == "FAILED"
