@@ -321,3 +321,29 @@ async def run_queued_jobs(core: Any) -> int:
     finally:
         await worker.close()
     return worker.jobs_complete
+
+
+@contextlib.asynccontextmanager
+async def app_with_media_on(
+    storage: str, settings: Settings, tmp_path: Path, s3_endpoint: str | None = None
+) -> AsyncIterator[Any]:
+    """An app keeping media on local disk under ``tmp_path``, or on moto's S3 server."""
+    from server.app import create_app
+
+    overrides: dict[str, Any] = {"media_dir": tmp_path / "media"}
+    if storage == "s3":
+        overrides |= {"s3_endpoint": s3_endpoint, **S3_TEST_SETTINGS}
+    application = create_app(settings.model_copy(update=overrides))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def fetch_media(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Local media URLs are the app's own (served in-process here); S3's go over the network."""
+    base = app.state.core.settings.resolved_public_url
+    if url.startswith(base):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+            return await client.request(method, url, **kwargs)
+    async with httpx.AsyncClient() as client:
+        return await client.request(method, url, **kwargs)

@@ -20,10 +20,9 @@ import pytest
 from arq.worker import Worker
 from PIL import Image
 
-from server.app import create_app
 from starling.config import Settings
 from starling.services import media
-from tests.support import S3_TEST_SETTINGS, Account, Api, post, run_sql
+from tests.support import Account, Api, app_with_media_on, fetch_media, post, run_sql
 from workers.settings import media_worker_options
 
 UPLOAD = """mutation($file: Upload!, $alt: String) {
@@ -75,11 +74,8 @@ def png_bomb(width: int, height: int) -> bytes:
 async def app(
     request: pytest.FixtureRequest, test_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[Any]:
-    overrides: dict[str, Any] = {"media_dir": tmp_path / "media"}
-    if request.param == "s3":
-        overrides |= {"s3_endpoint": request.getfixturevalue("s3_endpoint"), **S3_TEST_SETTINGS}
-    application = create_app(test_settings.model_copy(update=overrides))
-    async with application.router.lifespan_context(application):
+    s3 = request.getfixturevalue("s3_endpoint") if request.param == "s3" else None
+    async with app_with_media_on(request.param, test_settings, tmp_path, s3) as application:
         yield application
 
 
@@ -122,13 +118,7 @@ async def process_all(app: Any) -> None:
 
 
 async def download(app: Any, url: str) -> httpx.Response:
-    base = app.state.core.settings.resolved_public_url
-    if url.startswith(base):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base) as local:
-            return await local.get(url)
-    async with httpx.AsyncClient() as remote:
-        return await remote.get(url)
+    return await fetch_media(app, "GET", url)
 
 
 async def test_an_image_is_processed_into_variants_and_attached(

@@ -9,14 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from server.app import create_app
 from starling.config import Settings
 from starling.storage.media import content_key
 from starling.storage.media.local import LocalMediaStorage
-from tests.support import S3_TEST_SETTINGS
+from tests.support import app_with_media_on, fetch_media
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -25,23 +23,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 async def app(
     request: pytest.FixtureRequest, test_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[Any]:
-    overrides: dict[str, Any] = {"media_dir": tmp_path / "media"}
-    if request.param == "s3":
-        overrides |= {"s3_endpoint": request.getfixturevalue("s3_endpoint"), **S3_TEST_SETTINGS}
-    application = create_app(test_settings.model_copy(update=overrides))
-    async with application.router.lifespan_context(application):
+    s3 = request.getfixturevalue("s3_endpoint") if request.param == "s3" else None
+    async with app_with_media_on(request.param, test_settings, tmp_path, s3) as application:
         yield application
-
-
-async def fetch(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """Local media URLs are the app's own (served in-process here); S3's go over the network."""
-    base = app.state.core.settings.resolved_public_url
-    if url.startswith(base):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
-            return await client.request(method, url, **kwargs)
-    async with httpx.AsyncClient() as client:
-        return await client.request(method, url, **kwargs)
 
 
 async def test_put_read_and_serve(app: Any) -> None:
@@ -56,7 +40,7 @@ async def test_put_read_and_serve(app: Any) -> None:
     assert await storage.exists(key)
     assert await storage.read(key) == PNG
 
-    served = await fetch(app, "GET", await storage.url(key))
+    served = await fetch_media(app, "GET", await storage.url(key))
     assert served.status_code == 200
     assert served.content == PNG
     assert served.headers["content-type"] == "image/png"
@@ -72,7 +56,7 @@ async def test_a_presigned_upload(app: Any) -> None:
     video = b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 4096
     key = content_key(video, ".mp4")
     upload = await storage.presigned_put(key, timedelta(minutes=5))
-    sent = await fetch(app, "PUT", upload.url, content=video, headers=upload.headers)
+    sent = await fetch_media(app, "PUT", upload.url, content=video, headers=upload.headers)
     assert sent.status_code == 200, sent.text
     assert await storage.read(key) == video
 
@@ -85,12 +69,12 @@ async def test_local_keys_and_upload_tokens_cannot_be_forged(app: Any) -> None:
         with pytest.raises(ValueError, match="not a media key"):
             storage.path_of(key)
     assert (
-        await fetch(app, "GET", f"{storage.public_base}/media/..%2F..%2Fsecret")
+        await fetch_media(app, "GET", f"{storage.public_base}/media/..%2F..%2Fsecret")
     ).status_code == 404
 
     upload = await storage.presigned_put("ab/cd/x.png", timedelta(minutes=5))
     forged = upload.url[:-3] + ("AAA" if not upload.url.endswith("AAA") else "BBB")
-    assert (await fetch(app, "PUT", forged, content=b"x")).status_code == 403
+    assert (await fetch_media(app, "PUT", forged, content=b"x")).status_code == 403
     expired = await storage.presigned_put("ab/cd/y.png", timedelta(seconds=-1))
-    assert (await fetch(app, "PUT", expired.url, content=b"x")).status_code == 403
+    assert (await fetch_media(app, "PUT", expired.url, content=b"x")).status_code == 403
     assert not await storage.exists("ab/cd/y.png")
