@@ -16,8 +16,7 @@ from starling.core import Core
 from starling.queries import graph, media, tweets, users
 from starling.queries.tweets import TweetCounts, TweetViewerState
 from starling.queries.users import UserCounts
-from starling.records import TweetRecord, TweetVersionRecord, UserRecord
-from starling.services.media import MediaRecord
+from starling.records import MediaRecord, TweetRecord, TweetVersionRecord, UserRecord
 from starling.visibility import NO_RELATIONSHIP, Relationship
 
 K = TypeVar("K")

@@ -5,12 +5,10 @@ client IP for what anonymous clients do (register, log in), and by either for se
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cache
 
 from schema.context import Info
 from starling.errors import RateLimited
 from starling.storage import rate_limits
-from starling.storage.rate_limits import Budget
 
 
 class Action(StrEnum):
@@ -31,17 +29,12 @@ PER_IP = {Action.REGISTER, Action.LOGIN}
 PER_VIEWER_OR_IP = {Action.SEARCH}
 
 
-@cache
-def _budget(text: str) -> Budget:
-    return Budget.parse(text)
-
-
 async def spend(info: Info, action: Action) -> None:
     """Take one unit of the action's budget, or raise RATE_LIMITED with when to retry."""
     context = info.context
     by_ip = action in PER_IP or (action in PER_VIEWER_OR_IP and context.viewer_id is None)
     who = f"ip:{context.client_ip}" if by_ip else f"user:{context.require_viewer()}"
-    budget = _budget(getattr(context.core.settings, f"rate_limit_{action.value}"))
+    budget = rate_limits.budget(getattr(context.core.settings, f"rate_limit_{action.value}"))
     decision = await rate_limits.spend(context.core.redis.main, f"{action.value}:{who}", budget)
     context.note_rate_limit(decision)
     if not decision.allowed:

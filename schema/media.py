@@ -9,7 +9,7 @@ import strawberry
 from schema.context import Info
 from schema.errors import UserError
 from schema.node import Node, to_global_id
-from starling.services.media import MediaRecord
+from starling.records import MediaRecord
 
 
 @strawberry.enum

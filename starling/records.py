@@ -15,7 +15,16 @@ from typing import Any, ClassVar, Self
 
 from sqlalchemy import Column
 
-from starling.models import Notification, NotificationKind, Tweet, TweetVersion, User
+from starling.models import (
+    Media,
+    MediaKind,
+    MediaStatus,
+    Notification,
+    NotificationKind,
+    Tweet,
+    TweetVersion,
+    User,
+)
 from starling.models.base import Base, table_of
 
 
@@ -90,6 +99,23 @@ class NotificationRecord(_Record):
     read_at: datetime | None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class MediaRecord(_Record):
+    id: int
+    owner_id: int
+    kind: MediaKind
+    status: MediaStatus
+    mime_type: str | None
+    width: int | None
+    height: int | None
+    duration_ms: int | None
+    blurhash: str | None
+    alt_text: str | None
+    storage_key: str | None
+    variants: dict[str, Any]
+    error: str | None
+
+
 def _columns(record: type[_Record], model: type[Base]) -> tuple[Column[Any], ...]:
     table = table_of(model)
     return tuple(table.c[field.name] for field in dataclasses.fields(record))  # type: ignore[arg-type]
@@ -100,3 +126,4 @@ USER_COLUMNS = _columns(UserRecord, User)
 TWEET_COLUMNS = _columns(TweetRecord, Tweet)
 VERSION_COLUMNS = _columns(TweetVersionRecord, TweetVersion)
 NOTIFICATION_COLUMNS = _columns(NotificationRecord, Notification)
+MEDIA_COLUMNS = _columns(MediaRecord, Media)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 from schema.context import Context
 from starling.storage import rate_limits
@@ -17,11 +16,6 @@ from starling.storage.rate_limits import Budget, Decision
 
 HOUR = 3600
 COST_PER_POINT = 100
-
-
-@cache
-def _budget(text: str) -> Budget:
-    return Budget.parse(text)
 
 
 async def spend_points(context: Context, cost: int) -> Decision:
@@ -32,10 +26,10 @@ async def spend_points(context: Context, cost: int) -> Decision:
         bucket, budget = f"points:client:{client.id}", Budget(client.points_per_hour, HOUR)
     elif context.viewer_id is not None:
         bucket = f"points:user:{context.viewer_id}"
-        budget = _budget(settings.rate_limit_points_per_user)
+        budget = rate_limits.budget(settings.rate_limit_points_per_user)
     else:
         bucket = f"points:ip:{context.client_ip}"
-        budget = _budget(settings.rate_limit_points_per_ip)
+        budget = rate_limits.budget(settings.rate_limit_points_per_ip)
     decision = await rate_limits.spend(context.core.redis.main, bucket, budget, cost=points)
     context.note_rate_limit(decision)
     context.extensions["cost"] = {

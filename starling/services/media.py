@@ -30,6 +30,7 @@ from sqlalchemy import delete, exists, func, literal_column, or_, select, update
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.models import Media, MediaKind, MediaStatus, TweetMedia, User
+from starling.records import MediaRecord
 from starling.storage.media import PresignedUpload, content_key
 from starling.text import has_control_characters
 
@@ -52,41 +53,6 @@ PLAYABLE_VIDEO = {"h264", "vp8", "vp9", "av1"}
 PLAYABLE_AUDIO = {"aac", "opus", "vorbis", "mp3"}
 MAX_VIDEO_MS = 140_000  # 2 minutes 20, as on Twitter
 UPLOAD_EXPIRES = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class MediaRecord:
-    id: int
-    owner_id: int
-    kind: MediaKind
-    status: MediaStatus
-    mime_type: str | None
-    width: int | None
-    height: int | None
-    duration_ms: int | None
-    blurhash: str | None
-    alt_text: str | None
-    storage_key: str | None
-    variants: dict[str, Any]
-    error: str | None
-
-    @classmethod
-    def of(cls, media: Media) -> MediaRecord:
-        return cls(
-            media.id,
-            media.owner_id,
-            media.kind,
-            media.status,
-            media.mime_type,
-            media.width,
-            media.height,
-            media.duration_ms,
-            media.blurhash,
-            media.alt_text,
-            media.storage_key,
-            dict(media.variants or {}),
-            media.error,
-        )
 
 
 class Unprocessable(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 from redis.asyncio import Redis
 
@@ -72,6 +73,12 @@ class Decision:
     def retry_after_seconds(self) -> int:
         """Whole seconds, rounded up, as Retry-After wants them."""
         return max(1, math.ceil(self.retry_after)) if not self.allowed else 0
+
+
+@cache
+def budget(text: str) -> Budget:
+    """A budget from its settings text, parsed once."""
+    return Budget.parse(text)
 
 
 async def spend(
