@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.build_dataset --users 100000 --tweets 1000000
 
-Creates (or recreates) the database BENCH_DATABASE (default starling_bench) on BENCH_ADMIN_URL,
-migrates it, and bulk-loads with COPY. Popularity follows a Zipf law, so a few accounts get far
+Creates the database named by --database-url (BENCH_DATABASE_URL, default starling_bench on
+127.0.0.1) -- dropping it first only if a bench command created it -- migrates it, and bulk-loads with COPY. Popularity follows a Zipf law, so a few accounts get far
 more followers than the celebrity threshold; most users follow 50-1,000 accounts (Pareto, most
 near the low end). It also writes login tokens for a sample of users to bench/data/tokens.tsv.
 """
@@ -23,7 +23,15 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from argon2 import PasswordHasher
 
-from bench.common import ADMIN_URL, DATA_DIR, DATABASE, PASSWORD, Progress, database_url
+from bench.common import (
+    DATA_DIR,
+    PASSWORD,
+    Progress,
+    add_target_arguments,
+    database_name,
+    plain,
+    recreate_database,
+)
 from server.migrate import upgrade
 from starling import ids
 
@@ -100,12 +108,9 @@ async def copy(connection: asyncpg.Connection, table: str, columns: list[str], r
 
 async def build(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
-    admin = await asyncpg.connect(ADMIN_URL.replace("+asyncpg", ""))
-    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    await admin.execute(f"CREATE DATABASE {DATABASE}")
-    await admin.close()
-    await asyncio.to_thread(upgrade, database_url())
-    connection = await asyncpg.connect(database_url())
+    await recreate_database(args.database_url)
+    await asyncio.to_thread(upgrade, args.database_url)
+    connection = await asyncpg.connect(plain(args.database_url))
     started = time.monotonic()
     now = datetime.now(UTC)
 
@@ -311,7 +316,7 @@ async def build(args: argparse.Namespace) -> None:
 
     ranked = sorted(followers_count, reverse=True)
     print(
-        f"\nbuilt {DATABASE}: {args.users:,} users, {total_follows:,} follows "
+        f"\nbuilt {database_name(args.database_url)}: {args.users:,} users, {total_follows:,} follows "
         f"(mean {total_follows / args.users:.0f} followees), {args.tweets:,} tweets in "
         f"{time.monotonic() - started:.0f}s\n"
         f"most followed: {ranked[:5]}; accounts over 10,000 followers: "
@@ -323,6 +328,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    add_target_arguments(parser)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--tweets", type=int, default=1_000_000)
     parser.add_argument("--token-users", type=int, default=2_000)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from bench.common import REDIS_URL, database_url
+from bench.common import add_target_arguments, sqlalchemy_url
 from schema.build import build_schema
 from schema.cost import QueryCost
 from server.app import create_app
@@ -44,8 +44,8 @@ async def _per_call(calls: int, work: Callable[[], Awaitable[object]]) -> float:
 
 async def run(args: argparse.Namespace) -> None:
     settings = Settings(
-        database_url=database_url(),
-        redis_url=REDIS_URL,
+        database_url=sqlalchemy_url(args.database_url),
+        redis_url=args.redis_url,
         rate_limit_points_per_ip="1000000000/3600",
     )
     schema = build_schema(settings)._schema
@@ -98,6 +98,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    add_target_arguments(parser)
     parser.add_argument("--calls", type=int, default=3000)
     asyncio.run(run(parser.parse_args()))
 

@@ -24,7 +24,7 @@ import httpx
 from redis.asyncio import Redis
 
 from bench.build_dataset import WORDS
-from bench.common import DATA_DIR, REDIS_URL, database_url
+from bench.common import DATA_DIR, add_target_arguments, plain
 
 HOME = """query Home { homeTimeline(first: 20) { edges { cursor node {
   id text createdAt author { id username displayName }
@@ -208,7 +208,7 @@ async def warm(args: argparse.Namespace) -> None:
 
         started = time.monotonic()
         await asyncio.gather(*(read(c) for c in clients))
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(args.redis_url)
     while await redis.zcard("arq:queue"):  # noqa: ASYNC110 - polling another process's queue
         await asyncio.sleep(0.5)
     built = sum(
@@ -223,7 +223,7 @@ async def warm(args: argparse.Namespace) -> None:
 async def fanout(args: argparse.Namespace) -> None:
     """Post from authors with many followers, then read the outbox: post -> fanned-out lag and
     timeline entries written per second."""
-    connection = await asyncpg.connect(database_url())
+    connection = await asyncpg.connect(plain(args.database_url))
     authors = await connection.fetch(
         """SELECT u.username, u.id, s.followers_count FROM users u JOIN user_stats s ON s.user_id = u.id
            WHERE s.followers_count BETWEEN $1 AND $2 ORDER BY s.followers_count DESC LIMIT $3""",
@@ -302,6 +302,7 @@ def main() -> None:
         ],
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000/graphql")
+    add_target_arguments(parser)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--concurrency", type=int, default=32)

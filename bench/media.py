@@ -23,7 +23,7 @@ from arq.worker import Worker
 from PIL import Image
 from sqlalchemy import text
 
-from bench.common import REDIS_URL, database_url
+from bench.common import add_target_arguments, sqlalchemy_url
 from starling.config import Settings
 from starling.core import Core
 from starling.models import MediaStatus
@@ -46,8 +46,8 @@ async def run(args: argparse.Namespace) -> None:
     rng = random.Random(11)
     media_dir = Path(tempfile.mkdtemp(prefix="starling-bench-media-"))
     settings = Settings(
-        database_url=database_url(),
-        redis_url=REDIS_URL,
+        database_url=sqlalchemy_url(args.database_url),
+        redis_url=args.redis_url,
         media_dir=media_dir,
         rate_limit_media_uploads="1000000/60",
     )
@@ -96,6 +96,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    add_target_arguments(parser)
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--latency", type=int, default=20)
     asyncio.run(run(parser.parse_args()))

@@ -24,27 +24,22 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from bench.common import ADMIN_URL, REDIS_URL, database_url
+from bench.common import add_target_arguments, plain, recreate_database, sqlalchemy_url
 from starling.config import Settings
 from starling.core import Core
 from starling.errors import DomainError
 from starling.services import engagement, tweets
 from starling.storage import outbox
 
-DATABASE = "starling_pipeline_bench"
+DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/starling_pipeline_bench"
 STARLING = Path(sys.executable).parent / "starling"
 
 
 async def _fresh_database(url: str) -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
+    await recreate_database(url)
     from server.migrate import upgrade
 
-    await asyncio.to_thread(upgrade, url.replace("postgresql://", "postgresql+asyncpg://"))
+    await asyncio.to_thread(upgrade, sqlalchemy_url(url))
 
 
 async def _graph(url: str, users: int, follows_each: int) -> list[int]:
@@ -111,12 +106,10 @@ async def _deliveries(url: str) -> tuple[int, int, dict[str, int]]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    url = database_url(DATABASE)
+    url = plain(args.database_url)
     await _fresh_database(url)
     user_ids = await _graph(url, args.users, args.follows)
-    settings = Settings(
-        database_url=url.replace("postgresql://", "postgresql+asyncpg://"), redis_url=REDIS_URL
-    )
+    settings = Settings(database_url=sqlalchemy_url(url), redis_url=args.redis_url)
     core = await Core.open(settings)
     try:
         await core.redis.main.flushdb()
@@ -128,7 +121,9 @@ async def run(args: argparse.Namespace) -> None:
         print("  " + ", ".join(f"{kind} {n:,}" for kind, n in by_kind.items()))
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("STARLING_")}
-        env.update(STARLING_DATABASE_URL=str(settings.database_url), STARLING_REDIS_URL=REDIS_URL)
+        env.update(
+            STARLING_DATABASE_URL=str(settings.database_url), STARLING_REDIS_URL=args.redis_url
+        )
         worker = await asyncio.create_subprocess_exec(
             str(STARLING),
             "worker",
@@ -172,6 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    add_target_arguments(parser, DATABASE_URL)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--follows", type=int, default=50, help="accounts each user follows")
     parser.add_argument("--tweets", type=int, default=2000)

@@ -30,23 +30,28 @@ import websockets
 from argon2 import PasswordHasher
 from redis.asyncio import Redis
 
-from bench.common import ADMIN_URL, DATA_DIR, PASSWORD, Progress, database_url
+from bench.common import (
+    DATA_DIR,
+    PASSWORD,
+    Progress,
+    add_target_arguments,
+    database_name,
+    plain,
+    recreate_database,
+)
 from server.migrate import upgrade
 from starling import ids
 
-DATABASE = "starling_bench_ws"
+DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/starling_bench_ws"
 REDIS_URL = "redis://127.0.0.1:6379/6"
 TOKENS = DATA_DIR / "ws_tokens.tsv"
 SUBSCRIBE = "subscription { homeTimeline { id text author { username } } }"
 
 
 async def setup(args: argparse.Namespace) -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    await admin.execute(f"CREATE DATABASE {DATABASE}")
-    await admin.close()
-    await asyncio.to_thread(upgrade, database_url(DATABASE))
-    connection = await asyncpg.connect(database_url(DATABASE))
+    await recreate_database(args.database_url)
+    await asyncio.to_thread(upgrade, args.database_url)
+    connection = await asyncpg.connect(plain(args.database_url))
     now = datetime.now(UTC)
     first = ids.lowest_id_at(now - timedelta(days=10))
     user_ids = [first + i for i in range(args.sockets + 1)]  # index 0 is the author
@@ -86,7 +91,9 @@ async def setup(args: argparse.Namespace) -> None:
     )
     await connection.execute("ANALYZE")
     await connection.close()
-    print(f"set up {DATABASE}: 1 author, {len(followers):,} followers, tokens in {TOKENS}")
+    print(
+        f"set up {database_name(args.database_url)}: 1 author, {len(followers):,} followers, tokens in {TOKENS}"
+    )
 
 
 def rss_kib(pid: int) -> int:
@@ -179,9 +186,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("step", choices=["setup", "run"])
+    add_target_arguments(parser, DATABASE_URL)
+    parser.set_defaults(redis_url=REDIS_URL)
     parser.add_argument("--sockets", type=int, default=10_000)
     parser.add_argument("--url", default="ws://127.0.0.1:8900/graphql")
-    parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--server-pid", type=int)
     parser.add_argument("--connect-concurrency", type=int, default=200)
     parser.add_argument("--wait", type=float, default=60)

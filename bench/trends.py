@@ -21,7 +21,7 @@ import time
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bench.common import REDIS_URL, database_url
+from bench.common import add_target_arguments, sqlalchemy_url
 from starling.config import Settings
 from starling.core import Core
 from starling.events import TweetPosted
@@ -41,9 +41,11 @@ async def run(args: argparse.Namespace) -> None:
     # The data set's accounts were all created when it was built: as a day old they would
     # count as 0.2 each (the new-account rule), so the rule is off here.
     settings = Settings(
-        database_url=database_url(), redis_url=REDIS_URL, trends_new_account_hours=0
+        database_url=sqlalchemy_url(args.database_url),
+        redis_url=args.redis_url,
+        trends_new_account_hours=0,
     )
-    await _clear_trend_keys(REDIS_URL)
+    await _clear_trend_keys(args.redis_url)
     core = await Core.open(settings)
     try:
         rows = await core.db.rows(
@@ -105,6 +107,7 @@ async def _burst(core: Core, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    add_target_arguments(parser)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--burst", type=int, default=0, help="tweets of a burst to post first")

@@ -1,0 +1,1 @@
+"""Peers Starling's GraphQL reads are measured against (``bench.compare``)."""
