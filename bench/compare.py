@@ -197,6 +197,10 @@ def servers(args: argparse.Namespace, targets: list[str]) -> Iterator[dict[str, 
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund"], cwd=PEERS_DIR / "postgraphile", check=True
         )
+    for name in targets:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{PORTS[name]}/", timeout=1)
+            raise SystemExit(f"port {PORTS[name]} is taken: stop what listens there first")
     started: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name in targets:

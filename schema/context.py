@@ -47,6 +47,10 @@ class Context:
     spend_points: Callable[[int], Awaitable[Decision]] | None = None
     # The cost schema.cost.CostLimit computed for the operation.
     query_cost: int | None = None
+    # What spending it decided: a request spends once, whichever execution path asks.
+    points_spent: Decision | None = None
+    # Shadow mode (tests): the compiled path's (plan, variables, response), to compare.
+    shadow: tuple[Any, Any, dict[str, Any]] | None = None
 
     def note_search(self, searched: Searched[Any]) -> None:
         """Tell the client when its search was answered by the fallback backend."""

@@ -161,14 +161,9 @@ class CostLimit(SchemaExtension):
                     for d in document.definitions
                     if isinstance(d, FragmentDefinitionNode)
                 }
-                defaults = {
-                    v.variable.name.value: v.default_value
-                    for v in operation.variable_definitions or ()
-                    if v.default_value is not None
-                }
-                cost = QueryCost(
-                    context.schema._schema, fragments, context.variables or {}, defaults
-                ).of(operation)
+                cost = operation_cost(
+                    context.schema._schema, fragments, operation, context.variables or {}
+                )
                 context.context.query_cost = cost
                 if cost > self.max_cost:
                     context.pre_execution_errors = [
@@ -220,15 +215,30 @@ class PointsBudget(SchemaExtension):
             return {}
         result = self.execution_context.result
         data = result.data if result is not None else None
-        return {"cost": {**reported, "actual": _objects_in(data)}}
+        return {"cost": {**reported, "actual": objects_in(data)}}
 
 
-def _objects_in(value: object) -> int:
+def operation_cost(
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+) -> int:
+    """What running ``operation`` with these (uncoerced) variables costs."""
+    defaults = {
+        v.variable.name.value: v.default_value
+        for v in operation.variable_definitions or ()
+        if v.default_value is not None
+    }
+    return QueryCost(schema, fragments, variables, defaults).of(operation)
+
+
+def objects_in(value: object) -> int:
     """Objects in a response's data (GitHub's "actual" cost: what was returned, not asked for)."""
     if isinstance(value, dict):
-        return 1 + sum(_objects_in(v) for v in value.values())
+        return 1 + sum(objects_in(v) for v in value.values())
     if isinstance(value, list):
-        return sum(_objects_in(v) for v in value)
+        return sum(objects_in(v) for v in value)
     return 0
 
 

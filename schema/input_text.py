@@ -16,7 +16,7 @@ from starling.errors import ErrorCode
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _has_unstorable(value: Any) -> bool:
+def has_unstorable(value: Any) -> bool:
     """Whether any string in a JSON value (keys included) is unstorable. Iterative: variables
     arrive over WebSocket too, where no HTTP depth check has run."""
     pending = [value]
@@ -33,13 +33,16 @@ def _has_unstorable(value: Any) -> bool:
     return False
 
 
+_has_unstorable = has_unstorable  # its earlier name, which tests/e2e/test_http_edge.py uses
+
+
 class _FindUnstorable(Visitor):
     def __init__(self) -> None:
         super().__init__()
         self.found = False
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-        self.found = self.found or _has_unstorable(node.value)
+        self.found = self.found or has_unstorable(node.value)
 
 
 class RejectUnstorableText(SchemaExtension):
@@ -49,7 +52,7 @@ class RejectUnstorableText(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        bad = _has_unstorable(context.variables or {})
+        bad = has_unstorable(context.variables or {})
         if not bad and context.graphql_document is not None:
             finder = _FindUnstorable()
             visit(context.graphql_document, finder)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,8 @@ def serve(args: argparse.Namespace) -> None:
         host=host,
         port=port,
         log_level="info",
+        # A line per request costs ~2% of a read's CPU; a proxy in front logs requests anyway.
+        access_log=settings.access_log,
         lifespan="on",
         # The app applies X-Forwarded-For itself (STARLING_FORWARDED_ALLOW_IPS), so tests
         # and every server see the same client address.
@@ -49,9 +52,20 @@ def serve(args: argparse.Namespace) -> None:
         ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)
+    _tune_garbage_collection()
     worker_note = "without a worker" if args.no_worker else "with an in-process worker"
     print(f"Starling: GraphQL at http://{host}:{port}/graphql ({worker_note})", flush=True)
     server.run()
+
+
+def _tune_garbage_collection() -> None:
+    """Everything made at start-up (modules, the schema, the app) lives as long as the process:
+    frozen, the collector stops scanning it again and again; and a request makes thousands of
+    short-lived objects, so the youngest generation is collected less often. The collector was
+    a tenth of a read's samples before."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def worker(args: argparse.Namespace) -> None:

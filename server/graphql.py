@@ -8,8 +8,10 @@ import dataclasses
 import functools
 import json
 import math
+import time
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
@@ -31,13 +33,19 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from dataloaders import Loaders
+from execution.cache import CompiledDocuments
+from execution.plan import Fallback, Plan
+from execution.run import coerce_variables, execute
 from schema.context import Context
+from schema.cost import objects_in, operation_cost
+from schema.input_text import has_unstorable
 from server.auth import authorization_param, bearer_token
 from server.edge import graphiql
 from server.edge.budget import spend_points
 from server.edge.clients import client_of
 from server.edge.documents import document_of
 from server.request_body import RequestRejected, decode_json, graphql_params, read_body
+from starling import metrics
 from starling.config import Settings
 from starling.core import Core
 from starling.errors import ErrorCode
@@ -109,6 +117,13 @@ class StarlingGraphQL(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self.settings = settings
+        self.compiled = CompiledDocuments(schema._schema, settings.compile_documents_after)
+
+    def encode_json(self, data: object) -> bytes:
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # text orjson will not write (an unpaired surrogate in a message)
+            return json.dumps(data, separators=(",", ":")).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,7 +139,14 @@ class StarlingGraphQL(GraphQL[Context, None]):
                     else self.settings.max_body_bytes
                 )
                 await read_body(request, limit)
-            response = await self.run(request)
+            context: Any = UNSET
+            if request.method == "POST" and not multipart and self.compiled.enabled:
+                compiled, known = await self.compiled_response(request)
+                if known is not None:
+                    context = known
+            else:
+                compiled = None
+            response = compiled if compiled is not None else await self.run(request, context)
         except RequestRejected as rejected:
             response = JSONResponse(rejected.body(), status_code=rejected.status)
         except HTTPException as e:
@@ -134,6 +156,107 @@ class StarlingGraphQL(GraphQL[Context, None]):
             response = _as_graphql_response(response)
         await response(scope, receive, send)
         return None
+
+    async def compiled_response(self, request: Request) -> tuple[Response | None, Context | None]:
+        """The response from the document's compiled plan, when it has one and can answer this
+        request exactly as the normal path would; else None (and the context made, which the
+        normal path then reuses: the request authenticates and spends its points once)."""
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            return None, None
+        try:
+            params = orjson.loads(request._body)
+        except orjson.JSONDecodeError:
+            return None, None
+        if not isinstance(params, dict) or _nests_deeper(params, self.settings.max_json_depth):
+            return None, None
+        try:
+            graphql_params(params)
+            context = await self.get_context(request, Response())
+        except RequestRejected:
+            return None, None
+        try:
+            query = await document_of(context.core, params, context.api_client)
+        except RequestRejected:
+            return None, context
+        if query is None:
+            return None, context
+        operation_name = params.get("operationName")
+        plan = self.compiled.plan_for(query, operation_name)
+        if plan is None and self.settings.compiled_execution_shadow:
+            self.compiled.ran_cleanly(query, operation_name, persisted=True)
+            plan = self.compiled.plan_for(query, operation_name)
+        if plan is None:
+            return None, context
+        response = await self._run_plan(plan, context, params.get("variables") or {})
+        if response is not None:
+            metrics.COMPILED.labels("served").inc()
+        elif context.shadow is None:
+            metrics.COMPILED.labels("fell_back").inc()
+        return response, context
+
+    async def _run_plan(
+        self, plan: Plan, context: Context, raw_variables: dict[str, Any]
+    ) -> Response | None:
+        started = time.perf_counter()
+        schema = self.compiled.schema
+        try:
+            variables = coerce_variables(schema, plan, raw_variables)
+        except Fallback:
+            return None
+        if has_unstorable(raw_variables):
+            return None
+        cost = operation_cost(schema, plan.fragments, plan.operation, raw_variables)
+        if cost > self.settings.max_query_cost:
+            return None
+        context.query_cost = cost
+        if context.spend_points is not None and not (await context.spend_points(cost)).allowed:
+            return None
+        try:
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                body = _response_body(await execute(plan, context, variables), context)
+        except Fallback:
+            return None
+        except TimeoutError:
+            raise RequestRejected(
+                503,
+                f"The request took longer than {self.settings.request_timeout_seconds} s.",
+                ErrorCode.TIMEOUT,
+            ) from None
+        if self.settings.compiled_execution_shadow:
+            context.shadow = (plan, variables, body)
+            return None  # the normal path runs too, and execute_single compares
+        name = metrics.operation_label(plan.operation.name.value if plan.operation.name else None)
+        metrics.REQUESTS.labels(name, "query", "ok").inc()
+        metrics.REQUEST_SECONDS.labels(name, "query").observe(time.perf_counter() - started)
+        headers = rate_limit_headers(context.rate_limit) if context.rate_limit is not None else {}
+        return Response(orjson.dumps(body), headers=headers, media_type="application/json")
+
+    async def _compare_with_plan(self, context: Context, result: ExecutionResult) -> None:
+        """Shadow mode (tests): the compiled answer must equal graphql-core's, keys in order."""
+        assert context.shadow is not None
+        plan, variables, compiled = context.shadow
+        context.shadow = None
+        if result.errors:
+            # Errors at a path are something the plan should have fallen back on; errors
+            # without one (validation) never meet a plan outside shadow mode.
+            if any(error.path for error in result.errors):
+                raise CompiledExecutionMismatch(plan, compiled, result.errors)
+            return
+        normal: dict[str, Any] = {"data": result.data}
+        if result.extensions:
+            normal["extensions"] = result.extensions
+        if orjson.dumps(normal) == orjson.dumps(compiled):
+            metrics.COMPILED.labels("shadow_matched").inc()
+            return
+        # A write may have landed between the two reads: the plan reads once more.
+        try:
+            again = _response_body(await execute(plan, context, variables), context)
+        except Fallback:
+            again = None
+        if again is None or orjson.dumps(normal) != orjson.dumps(again):
+            raise CompiledExecutionMismatch(plan, compiled, normal)
+        metrics.COMPILED.labels("shadow_matched").inc()
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """The IDE for a browser's plain GET of /graphql; a GET that carries any GraphQL
@@ -232,6 +355,13 @@ class StarlingGraphQL(GraphQL[Context, None]):
             raise RequestRejected(405, e.as_http_error_reason(request_adapter.method)) from e
         except MissingQueryError as e:
             raise RequestRejected(400, "No GraphQL query found in the request.") from e
+        if context.shadow is not None:
+            await self._compare_with_plan(context, result)
+        if not result.errors and not _is_mutation(request_data) and request_data.query:
+            persisted = getattr(request_data, "document_id", None) is not None or bool(
+                (request_data.extensions or {}).get("persistedQuery")
+            )
+            self.compiled.ran_cleanly(request_data.query, request_data.operation_name, persisted)
         if context.rate_limit is not None:
             sub_response.headers.update(rate_limit_headers(context.rate_limit))
         return result
@@ -292,6 +422,37 @@ class StarlingGraphQL(GraphQL[Context, None]):
                 task.cancel()
 
 
+class CompiledExecutionMismatch(AssertionError):
+    """Shadow mode found a request the compiled path answers differently from graphql-core."""
+
+
+def _response_body(data: dict[str, Any], context: Context) -> dict[str, Any]:
+    """``data`` with the extensions the normal path adds (schema.response_extensions, then
+    PointsBudget's cost with the objects returned), in the same order."""
+    body: dict[str, Any] = {"data": data}
+    extensions = {k: v for k, v in context.extensions.items() if k != "cost"}
+    reported = context.extensions.get("cost")
+    if isinstance(reported, dict):
+        extensions["cost"] = {**reported, "actual": objects_in(data)}
+    if extensions:
+        body["extensions"] = extensions
+    return body
+
+
+def _nests_deeper(value: object, limit: int) -> bool:
+    """Whether a parsed JSON value nests objects and arrays deeper than ``limit`` (iterative:
+    the value may be as deep as the parser allows)."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth + 1 > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _as_graphql_response(response: Response) -> Response:
     """GraphQL over HTTP's own media type, for clients that ask for it: a request that never
     ran (it did not parse, validate or coerce, or was refused) has no ``data`` entry and a 4xx
@@ -299,7 +460,7 @@ def _as_graphql_response(response: Response) -> Response:
     if response.media_type != "application/json" or not isinstance(response.body, bytes):
         return response
     status = response.status_code
-    body = json.loads(response.body)
+    body = orjson.loads(response.body)
     if isinstance(body, dict) and body.get("errors") and body.get("data") is None:
         body.pop("data", None)
         if status == 200:
@@ -309,7 +470,7 @@ def _as_graphql_response(response: Response) -> Response:
         k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
     }
     return Response(
-        json.dumps(body, separators=(",", ":")),
+        orjson.dumps(body),
         status_code=status,
         headers=headers,
         media_type=GRAPHQL_RESPONSE,

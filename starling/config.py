@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_json_depth: int = Field(default=32, ge=4)
     request_timeout_seconds: float = Field(default=10, gt=0)
+    # uvicorn's line per request (off: a proxy in front logs requests anyway).
+    access_log: bool = False
+    # Compiled execution (execution/): a query document is compiled once it has run without
+    # errors this many times (a persisted or registered document: once); 0 turns it off.
+    compile_documents_after: int = Field(default=3, ge=0)
+    # Tests: run every plannable query both ways and fail on any difference (a 500).
+    compiled_execution_shadow: bool = False
     # Proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs; "*" for any).
     forwarded_allow_ips: str = "127.0.0.1"
     # Who may read /metrics (comma-separated IPs or CIDRs): loopback and private networks.

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Executable, Row
+from sqlalchemy import Executable, Row, Select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -38,6 +39,26 @@ def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
             "prepared_statement_cache_size": 500,
         },
     )
+
+
+_DIALECT = asyncpg_dialect()
+
+
+class Prepared:
+    """A prebuilt Core SELECT compiled once to asyncpg's SQL (``$1`` parameters), for
+    ``Database.fetch``: the hot reads skip SQLAlchemy's per-execution work (about 0.5 ms of CPU a
+    statement, against 0.1 ms for asyncpg itself), and asyncpg keeps it prepared per connection.
+    Its columns must need no SQLAlchemy type processing (integers, text, booleans, timestamps)."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        self.sql = str(compiled)
+        self.statement = statement
+        self._names = tuple(compiled.positiontup or ())
+        self._defaults = dict(compiled.params)
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[n] if n in params else self._defaults[n] for n in self._names]
 
 
 class Database:
@@ -79,6 +100,23 @@ class Database:
         """
         async with self._read_engine.connect() as connection:
             return (await connection.execute(statement, params or {})).all()
+
+    async def fetch(self, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
+        """Rows (``asyncpg.Record``: by position or ``row["name"]``) of a prepared read, through
+        the same pool and replica as ``rows``."""
+        arguments = prepared.arguments(params)
+        async with self._read_engine.connect() as connection:
+            sync = connection.sync_connection
+            assert sync is not None
+            if sync._has_events or sync.engine._has_events:
+                # Statement listeners (the N+1 tests count statements) hear these too.
+                sync.dispatch.before_cursor_execute(
+                    sync, None, prepared.sql, arguments, None, False
+                )
+            raw = await connection.get_raw_connection()
+            return await raw.driver_connection.fetch(  # type: ignore[no-any-return,union-attr]
+                prepared.sql, *arguments
+            )
 
     async def rows_planned_for_values(
         self, statement: Executable, params: Mapping[str, Any] | None = None

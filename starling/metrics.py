@@ -26,6 +26,12 @@ REQUEST_SECONDS = Histogram(
     ["operation", "type"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+COMPILED = Counter(
+    "starling_compiled_executions_total",
+    "Queries with a compiled plan: served by it, fallen back to the normal path, or (shadow "
+    "mode) run both ways and found equal.",
+    ["outcome"],
+)
 DELIVERIES = Counter(
     "starling_event_deliveries",
     "Event deliveries tried, by consumer and outcome (done, retry, dead).",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Row
 
 from starling.models import (
     Media,
@@ -33,14 +33,24 @@ class _Record:
 
     __slots__ = ()
     _read: ClassVar[Callable[[Any], tuple[Any, ...]]]
+    _names: ClassVar[tuple[str, ...]]
 
     def __init_subclass__(cls) -> None:
-        names = tuple(cls.__annotations__)
-        cls._read = operator.attrgetter(*names)
+        cls._names = tuple(cls.__annotations__)
+        cls._read = operator.attrgetter(*cls._names)
 
     @classmethod
     def of(cls, source: object) -> Self:
+        # A row of ``select(*COLUMNS)`` already holds the fields in order: reading them by
+        # position skips a name lookup per field (most of a page's record-building time).
+        if isinstance(source, Row) and source._fields == cls._names:
+            return cls(*source)
         return cls(*cls._read(source))
+
+    @classmethod
+    def of_values(cls, values: Iterable[Any]) -> Self:
+        """From a row of ``select(*COLUMNS)`` read with ``Database.fetch`` (fields in order)."""
+        return cls(*values)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -125,6 +125,10 @@ def test_settings() -> Iterator[Settings]:
         # Small enough for tests to make a celebrity and to page past the Redis window.
         celebrity_follower_threshold=5,
         timeline_size=20,
+        # Every query the suite sends that the compiled path can plan runs through both it and
+        # graphql-core, and any difference fails the request (the differential test).
+        compile_documents_after=1,
+        compiled_execution_shadow=True,
         # Tests act fast and from one IP; the rate-limit tests set their own budgets.
         **UNLIMITED,
     )
@@ -200,3 +204,16 @@ def s3_endpoint() -> Iterator[str]:
     server.start()
     yield f"127.0.0.1:{port}"
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How much of the suite the differential check covered (compiled vs graphql-core)."""
+    from starling import metrics
+
+    outcomes = {
+        sample.labels["outcome"]: int(sample.value)
+        for sample in metrics.COMPILED.collect()[0].samples
+        if sample.name.endswith("_total")
+    }
+    if outcomes:
+        terminalreporter.write_line(f"compiled execution: {outcomes}")

@@ -19,6 +19,8 @@ COST_PER_POINT = 100
 
 
 async def spend_points(context: Context, cost: int) -> Decision:
+    if context.points_spent is not None:  # the compiled path fell back to the normal one
+        return context.points_spent
     points = max(1, math.ceil(cost / COST_PER_POINT))
     settings = context.core.settings
     client = context.api_client
@@ -41,4 +43,5 @@ async def spend_points(context: Context, cost: int) -> Decision:
             timespec="seconds"
         ),
     }
+    context.points_spent = decision
     return decision

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, or_, select
 
 from starling import ids
-from starling.db import Database
+from starling.db import Database, Prepared
 from starling.models import Follower, Following, Tweet, User
 from starling.queries.common import VIEWER, id_list, ids_param
 from starling.records import TWEET_COLUMNS, TweetRecord
@@ -27,8 +27,8 @@ def in_home_of(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     )
 
 
-_HOME_TWEETS_BY_IDS = select(*TWEET_COLUMNS).where(
-    Tweet.id == any_(ids_param()), in_home_of(VIEWER)
+_HOME_TWEETS_BY_IDS = Prepared(
+    select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()), in_home_of(VIEWER))
 )
 
 
@@ -36,8 +36,8 @@ async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -
     """The tweets among ``ids`` that belong in the viewer's home timeline, in the order given."""
     if not ids:
         return []
-    rows = await db.rows(_HOME_TWEETS_BY_IDS, {"ids": list(ids), "viewer_id": viewer_id})
-    by_id = {row.id: TweetRecord.of(row) for row in rows}
+    rows = await db.fetch(_HOME_TWEETS_BY_IDS, {"ids": list(ids), "viewer_id": viewer_id})
+    by_id = {row[0]: TweetRecord.of_values(row) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -61,8 +61,8 @@ async def viewers_who_get(db: Database, tweet_id: int, viewer_ids: Sequence[int]
     return {row[0] for row in rows}
 
 
-_FOLLOWEES = select(Following.following_id).where(Following.user_id == VIEWER)
-_CANDIDATES = (
+_FOLLOWEES = Prepared(select(Following.following_id).where(Following.user_id == VIEWER))
+_CANDIDATES = Prepared(
     select(Tweet.id)
     .where(
         Tweet.author_id == any_(ids_param("authors")),
@@ -86,7 +86,7 @@ async def home_tweets_from_postgres(
     through the visibility filter. Reading every tweet of a thousand followees to keep the newest
     would cost seconds for a user who follows busy accounts.
     """
-    authors = [row[0] for row in await db.rows(_FOLLOWEES, {"viewer_id": viewer_id})]
+    authors = [row[0] for row in await db.fetch(_FOLLOWEES, {"viewer_id": viewer_id})]
     authors.append(viewer_id)
     high = before if before is not None else ids.MAX_ID + 1
     top = datetime.now(UTC) if before is None else ids.id_timestamp(before)
@@ -96,7 +96,7 @@ async def home_tweets_from_postgres(
         low = ids.lowest_id_at(top - window)
         candidates = [
             row[0]
-            for row in await db.rows(
+            for row in await db.fetch(
                 _CANDIDATES, {"authors": authors, "low": low, "high": high, "limit": limit}
             )
         ]
@@ -150,8 +150,10 @@ async def follower_batches(
         after = rows[-1][0]
 
 
-_FOLLOWED_AMONG = select(Following.following_id).where(
-    Following.user_id == VIEWER, Following.following_id == any_(ids_param())
+_FOLLOWED_AMONG = Prepared(
+    select(Following.following_id).where(
+        Following.user_id == VIEWER, Following.following_id == any_(ids_param())
+    )
 )
 
 
@@ -159,5 +161,5 @@ async def followed_among(db: Database, viewer_id: int, user_ids: Sequence[int]) 
     """Which of ``user_ids`` the viewer follows."""
     if not user_ids:
         return []
-    rows = await db.rows(_FOLLOWED_AMONG, {"viewer_id": viewer_id, "ids": list(user_ids)})
+    rows = await db.fetch(_FOLLOWED_AMONG, {"viewer_id": viewer_id, "ids": list(user_ids)})
     return [row[0] for row in rows]

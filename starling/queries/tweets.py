@@ -5,14 +5,15 @@ Every query filters with ``starling.visibility``.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, any_, exists, select
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, exists, select
 
-from starling.db import Database
+from starling.db import Database, Prepared
 from starling.models import (
     Bookmark,
     Like,
@@ -54,13 +55,13 @@ class TweetViewerState:
 
 TWEETS_BY_IDS = select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()))
 """Tweets by id whatever their visibility: only for callers that apply the rule themselves."""
-_VISIBLE_TO_ANONYMOUS = select(*TWEET_COLUMNS).where(
-    Tweet.id == any_(ids_param()), tweet_visible(Tweet, None)
+_VISIBLE_TO_ANONYMOUS = Prepared(
+    select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()), tweet_visible(Tweet, None))
 )
-_VISIBLE_TO_VIEWER = select(*TWEET_COLUMNS).where(
-    Tweet.id == any_(ids_param()), tweet_visible(Tweet, VIEWER)
+_VISIBLE_TO_VIEWER = Prepared(
+    select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()), tweet_visible(Tweet, VIEWER))
 )
-_COUNTS = counters.live_counts("tweet", ids_param())
+_COUNTS = Prepared(counters.live_counts("tweet", ids_param()))
 _HASHTAGS = select(TweetHashtag.tweet_id, TweetHashtag.tag).where(
     TweetHashtag.tweet_id == any_(ids_param())
 )
@@ -96,7 +97,7 @@ def _viewer_states() -> Select[Any]:
     )
 
 
-_VIEWER_STATES = _viewer_states()
+_VIEWER_STATES = Prepared(_viewer_states())
 
 
 async def visible_tweets_by_ids(
@@ -104,22 +105,17 @@ async def visible_tweets_by_ids(
 ) -> list[TweetRecord | None]:
     """Tweets the viewer may see, in the order asked; None for the rest."""
     if viewer_id is None:
-        rows = await db.rows(_VISIBLE_TO_ANONYMOUS, {"ids": list(ids)})
+        rows = await db.fetch(_VISIBLE_TO_ANONYMOUS, {"ids": list(ids)})
     else:
-        rows = await db.rows(_VISIBLE_TO_VIEWER, {"ids": list(ids), "viewer_id": viewer_id})
-    by_id = {row.id: TweetRecord.of(row) for row in rows}
+        rows = await db.fetch(_VISIBLE_TO_VIEWER, {"ids": list(ids), "viewer_id": viewer_id})
+    by_id = {row[0]: TweetRecord.of_values(row) for row in rows}
     return [by_id.get(i) for i in ids]
 
 
 async def tweet_counts(db: Database, ids: Sequence[int]) -> list[TweetCounts]:
     """Stored counts plus the deltas not yet flushed."""
-    by_id = {row.tweet_id: row for row in await db.rows(_COUNTS, {"ids": list(ids)})}
-    return [
-        TweetCounts(**{f: getattr(by_id[i], f) for f in counters.TWEET_FIELDS})
-        if i in by_id
-        else TweetCounts()
-        for i in ids
-    ]
+    by_id = {row[0]: row for row in await db.fetch(_COUNTS, {"ids": list(ids)})}
+    return [TweetCounts(*by_id[i][1:]) if i in by_id else TweetCounts() for i in ids]
 
 
 async def hashtags_by_tweet_ids(db: Database, ids: Sequence[int]) -> list[list[str]]:
@@ -148,8 +144,8 @@ async def viewer_tweet_states(
     db: Database, viewer_id: int, ids: Sequence[int]
 ) -> list[TweetViewerState]:
     """Whether the viewer liked, retweeted and bookmarked each tweet: one statement."""
-    rows = await db.rows(_VIEWER_STATES, {"ids": list(ids), "viewer_id": viewer_id})
-    by_id = {row.id: TweetViewerState(row.liked, row.retweeted, row.bookmarked) for row in rows}
+    rows = await db.fetch(_VIEWER_STATES, {"ids": list(ids), "viewer_id": viewer_id})
+    by_id = {row[0]: TweetViewerState(row[1], row[2], row[3]) for row in rows}
     return [by_id.get(i, TweetViewerState()) for i in ids]
 
 
@@ -180,10 +176,33 @@ async def profile_tweets(
     request: PageRequest,
 ) -> Page[TweetRecord]:
     """A user's tweets and retweets; replies only when asked. Muting does not hide a profile."""
-    statement = _tweets_where(Tweet.author_id == author_id, tweet_visible(Tweet, viewer_id))
+    after = int_key(request)
+    prepared = _profile_statement(viewer_id is None, include_replies, after is not None)
+    rows = await db.fetch(
+        prepared,
+        {
+            "author_id": author_id,
+            "viewer_id": viewer_id,
+            "after_id": after[0] if after else None,
+            "limit": request.first + 1,
+        },
+    )
+    tweets = [TweetRecord.of_values(row) for row in rows]
+    return page_from_rows(tweets, [(t.id,) for t in tweets], request)
+
+
+@functools.cache
+def _profile_statement(anonymous: bool, include_replies: bool, after: bool) -> Prepared:
+    """A profile page's statement, one per shape (a profile is the most read page there is)."""
+    statement = _tweets_where(
+        Tweet.author_id == bindparam("author_id", type_=BigInteger),
+        tweet_visible(Tweet, None if anonymous else VIEWER),
+    )
     if not include_replies:
         statement = statement.where(Tweet.reply_to_tweet_id.is_(None))
-    return await _tweet_page(db, statement, request)
+    if after:
+        statement = statement.where(Tweet.id < bindparam("after_id", type_=BigInteger))
+    return Prepared(statement.order_by(Tweet.id.desc()).limit(bindparam("limit", type_=BigInteger)))
 
 
 async def replies(

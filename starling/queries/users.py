@@ -8,30 +8,32 @@ from dataclasses import dataclass
 from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from starling.db import Database
+from starling.db import Database, Prepared
 from starling.models import User
 from starling.queries.common import ids_param
 from starling.records import USER_COLUMNS, UserRecord
 from starling.storage import counters
 
-_USERS_BY_IDS = select(*USER_COLUMNS).where(User.id == any_(ids_param()))
-_USERS_BY_NAMES = select(*USER_COLUMNS).where(
-    func.lower(User.username) == any_(bindparam("names", type_=ARRAY(String)))
+_USERS_BY_IDS = Prepared(select(*USER_COLUMNS).where(User.id == any_(ids_param())))
+_USERS_BY_NAMES = Prepared(
+    select(*USER_COLUMNS).where(
+        func.lower(User.username) == any_(bindparam("names", type_=ARRAY(String)))
+    )
 )
-_COUNTS = counters.live_counts("user", ids_param())
+_COUNTS = Prepared(counters.live_counts("user", ids_param()))
 
 
 async def users_by_ids(db: Database, ids: Sequence[int]) -> list[UserRecord | None]:
     """Users in the order asked, None where missing."""
-    rows = await db.rows(_USERS_BY_IDS, {"ids": list(ids)})
-    by_id = {row.id: UserRecord.of(row) for row in rows}
+    rows = await db.fetch(_USERS_BY_IDS, {"ids": list(ids)})
+    by_id = {row[0]: UserRecord.of_values(row) for row in rows}
     return [by_id.get(i) for i in ids]
 
 
 async def users_by_usernames(db: Database, usernames: Sequence[str]) -> list[UserRecord | None]:
     lowered = [name.lower() for name in usernames]
-    rows = await db.rows(_USERS_BY_NAMES, {"names": lowered})
-    by_name = {row.username.lower(): UserRecord.of(row) for row in rows}
+    rows = await db.fetch(_USERS_BY_NAMES, {"names": lowered})
+    by_name = {row["username"].lower(): UserRecord.of_values(row) for row in rows}
     return [by_name.get(name) for name in lowered]
 
 
@@ -45,10 +47,5 @@ class UserCounts:
 
 async def user_counts(db: Database, ids: Sequence[int]) -> list[UserCounts]:
     """Stored counts plus the deltas not yet flushed."""
-    by_id = {row.user_id: row for row in await db.rows(_COUNTS, {"ids": list(ids)})}
-    return [
-        UserCounts(**{f: getattr(by_id[i], f) for f in counters.USER_FIELDS})
-        if i in by_id
-        else UserCounts()
-        for i in ids
-    ]
+    by_id = {row[0]: row for row in await db.fetch(_COUNTS, {"ids": list(ids)})}
+    return [UserCounts(*by_id[i][1:]) if i in by_id else UserCounts() for i in ids]

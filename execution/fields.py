@@ -1,0 +1,297 @@
+"""The fields the compiled path can read, each as a batched reader over a level's parents.
+
+Values passed down a plan are the read side's own records (``TweetRecord``, ``UserRecord``) and
+pages, not strawberry objects. A reader returns one value per parent, exactly what the strawberry
+resolver of that field would have returned (serialized by the field's scalar afterwards). Several
+fields that show parts of one batch (the five counts, the viewer's three states) name the same
+``Source``, which a level reads once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from schema.context import Context
+from schema.node import db_id_of, to_global_id
+from schema.tweets import sealed_conversation_id
+from starling.queries import graph as graph_queries
+from starling.queries import tweets as tweet_queries
+from starling.queries import users as user_queries
+from starling.queries.pagination import Page, encode_cursor, page_request
+from starling.queries.tweets import TweetViewerState
+from starling.records import TweetRecord, UserRecord
+from starling.services import home_timeline
+from starling.visibility import NO_RELATIONSHIP
+
+BatchFn = Callable[[Context, Sequence[Any], Mapping[str, Any]], Awaitable[Sequence[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A batch several fields read parts of: loaded once per level, keyed by its name."""
+
+    name: str
+    load: Callable[[Context, Sequence[Any]], Awaitable[Sequence[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    # One of: a value from the parent alone; a part of a shared source; a batch of its own
+    # (fields with arguments).
+    item: Callable[[Any], Any] | None = None
+    source: Source | None = None
+    part: Callable[[Any], Any] | None = None
+    batch: BatchFn | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A page with its cursors, for ``*Connection``, ``*Edge`` and ``PageInfo``."""
+
+    page: Page[Any]
+    cursors: list[str]
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> Connection:
+        return cls(page, [encode_cursor(key) for key in page.keys])
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    cursor: str
+    node: Any
+
+
+def _item(get: Callable[[Any], Any]) -> Reader:
+    return Reader(item=get)
+
+
+def _part(source: Source, get: Callable[[Any], Any]) -> Reader:
+    return Reader(source=source, part=get)
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+async def _tweet_counts(context: Context, tweets: Sequence[TweetRecord]) -> Sequence[Any]:
+    return await tweet_queries.tweet_counts(context.core.db, [t.id for t in tweets])
+
+
+async def _viewer_states(context: Context, tweets: Sequence[TweetRecord]) -> Sequence[Any]:
+    if context.viewer_id is None:
+        return [TweetViewerState()] * len(tweets)
+    return await tweet_queries.viewer_tweet_states(
+        context.core.db, context.viewer_id, [t.id for t in tweets]
+    )
+
+
+async def _authors(context: Context, tweets: Sequence[TweetRecord]) -> Sequence[Any]:
+    return await user_queries.users_by_ids(context.core.db, [t.author_id for t in tweets])
+
+
+async def _user_counts(context: Context, users: Sequence[UserRecord]) -> Sequence[Any]:
+    return await user_queries.user_counts(context.core.db, [u.id for u in users])
+
+
+async def _hashtags(context: Context, tweets: Sequence[TweetRecord]) -> Sequence[Any]:
+    return await tweet_queries.hashtags_by_tweet_ids(context.core.db, [t.id for t in tweets])
+
+
+async def _mentions(context: Context, tweets: Sequence[TweetRecord]) -> Sequence[Any]:
+    return await tweet_queries.mentioned_users_by_tweet_ids(context.core.db, [t.id for t in tweets])
+
+
+async def _velocities(context: Context, tweets: Sequence[TweetRecord]) -> Sequence[Any]:
+    return await context.core.velocity.per_minute([t.id for t in tweets], time.time())
+
+
+async def _conversation_ids(context: Context, tweets: Sequence[TweetRecord]) -> Sequence[Any]:
+    """A conversation's first tweet's id when the viewer may see it, else a sealed id."""
+    roots = sorted({t.conversation_id for t in tweets if t.conversation_id != t.id})
+    found = (
+        await tweet_queries.visible_tweets_by_ids(context.core.db, context.viewer_id, roots)
+        if roots
+        else []
+    )
+    visible = {root for root, tweet in zip(roots, found, strict=True) if tweet is not None}
+    secret = context.core.settings.secret_key
+    return [
+        to_global_id("Tweet", t.conversation_id)
+        if t.conversation_id == t.id or t.conversation_id in visible
+        else sealed_conversation_id(secret, t.conversation_id)
+        for t in tweets
+    ]
+
+
+async def _relationships(context: Context, users: Sequence[UserRecord]) -> Sequence[Any]:
+    if context.viewer_id is None:
+        return [NO_RELATIONSHIP] * len(users)
+    return await graph_queries.relationships(
+        context.core.db, context.viewer_id, [u.id for u in users]
+    )
+
+
+async def _emails(context: Context, users: Sequence[UserRecord]) -> Sequence[Any]:
+    """Only its owner sees an account's email."""
+    return [u.email if context.viewer_id == u.id else None for u in users]
+
+
+HASHTAGS = Source("hashtags", _hashtags)
+MENTIONS = Source("mentions", _mentions)
+VELOCITIES = Source("velocities", _velocities)
+CONVERSATION_IDS = Source("conversation_ids", _conversation_ids)
+RELATIONSHIPS = Source("relationships", _relationships)
+EMAILS = Source("emails", _emails)
+TWEET_COUNTS = Source("tweet_counts", _tweet_counts)
+VIEWER_STATES = Source("viewer_states", _viewer_states)
+AUTHORS = Source("authors", _authors)
+USER_COUNTS = Source("user_counts", _user_counts)
+
+
+# --- fields with arguments ---------------------------------------------------------------------
+
+
+async def _home_timeline(
+    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+) -> list[Connection]:
+    viewer_id = context.require_viewer()
+    page = await home_timeline.read(
+        context.core, viewer_id, page_request(args.get("first"), args.get("after"))
+    )
+    return [Connection.of(page)]
+
+
+async def _bookmarks(
+    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+) -> list[Connection]:
+    viewer_id = context.require_viewer()
+    page = await tweet_queries.bookmarked_tweets(
+        context.core.db, viewer_id, page_request(args.get("first"), args.get("after"))
+    )
+    return [Connection.of(page)]
+
+
+async def _user(
+    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+) -> list[UserRecord | None]:
+    name = args["username"].strip().lstrip("@")
+    return list(await user_queries.users_by_usernames(context.core.db, [name]))
+
+
+async def _viewer(
+    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+) -> list[UserRecord | None]:
+    if context.viewer_id is None:
+        return [None]
+    return list(await user_queries.users_by_ids(context.core.db, [context.viewer_id]))
+
+
+async def _tweet(
+    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+) -> list[TweetRecord | None]:
+    tweet_id = db_id_of(args["id"], "Tweet")
+    if tweet_id is None:
+        return [None]
+    return list(
+        await tweet_queries.visible_tweets_by_ids(context.core.db, context.viewer_id, [tweet_id])
+    )
+
+
+async def _profile_tweets(
+    context: Context, users: Sequence[UserRecord], args: Mapping[str, Any]
+) -> list[Connection]:
+    request = page_request(args.get("first"), args.get("after"))
+    pages = []
+    for user in users:  # a profile shows one user; a list of users pages each
+        page = await tweet_queries.profile_tweets(
+            context.core.db, context.viewer_id, user.id, args["includeReplies"], request
+        )
+        pages.append(Connection.of(page))
+    return pages
+
+
+def _visible_tweets(get_id: Callable[[TweetRecord], int | None]) -> Reader:
+    async def load(
+        context: Context, tweets: Sequence[TweetRecord], args: Mapping[str, Any]
+    ) -> list[TweetRecord | None]:
+        wanted = [get_id(t) for t in tweets]
+        ids = sorted({i for i in wanted if i is not None})
+        found = (
+            await tweet_queries.visible_tweets_by_ids(context.core.db, context.viewer_id, ids)
+            if ids
+            else []
+        )
+        by_id = dict(zip(ids, found, strict=True))
+        return [by_id.get(i) if i is not None else None for i in wanted]
+
+    return Reader(batch=load)
+
+
+def _edges(connection: Connection) -> list[Edge]:
+    return [
+        Edge(cursor, item)
+        for cursor, item in zip(connection.cursors, connection.page.items, strict=True)
+    ]
+
+
+CONNECTION_FIELDS = {"edges": _item(_edges), "pageInfo": _item(lambda c: c)}
+EDGE_FIELDS = {"cursor": _item(lambda e: e.cursor), "node": _item(lambda e: e.node)}
+
+READERS: dict[tuple[str, str], Reader] = {
+    ("Query", "homeTimeline"): Reader(batch=_home_timeline),
+    ("Query", "bookmarks"): Reader(batch=_bookmarks),
+    ("Query", "user"): Reader(batch=_user),
+    ("Query", "viewer"): Reader(batch=_viewer),
+    ("Query", "tweet"): Reader(batch=_tweet),
+    **{("TweetConnection", name): reader for name, reader in CONNECTION_FIELDS.items()},
+    **{("TweetEdge", name): reader for name, reader in EDGE_FIELDS.items()},
+    ("PageInfo", "hasNextPage"): _item(lambda c: c.page.has_next_page),
+    ("PageInfo", "hasPreviousPage"): _item(lambda c: False),
+    ("PageInfo", "startCursor"): _item(lambda c: c.cursors[0] if c.cursors else None),
+    ("PageInfo", "endCursor"): _item(lambda c: c.cursors[-1] if c.cursors else None),
+    ("Tweet", "id"): _item(lambda t: to_global_id("Tweet", t.id)),
+    ("Tweet", "text"): _item(lambda t: t.text),
+    ("Tweet", "createdAt"): _item(lambda t: t.created_at),
+    ("Tweet", "editedAt"): _item(lambda t: t.edited_at),
+    ("Tweet", "author"): _part(AUTHORS, lambda user: user),
+    ("Tweet", "replyTo"): _visible_tweets(lambda t: t.reply_to_tweet_id),
+    ("Tweet", "quoted"): _visible_tweets(lambda t: t.quote_of_tweet_id),
+    ("Tweet", "retweetOf"): _visible_tweets(lambda t: t.retweet_of_tweet_id),
+    ("Tweet", "conversationId"): _part(CONVERSATION_IDS, lambda i: i),
+    ("Tweet", "hashtags"): _part(HASHTAGS, lambda tags: tags),
+    ("Tweet", "mentions"): _part(MENTIONS, lambda users: users),
+    ("Tweet", "engagementVelocity"): _part(VELOCITIES, lambda v: v),
+    ("Tweet", "likeCount"): _part(TWEET_COUNTS, lambda c: c.like_count),
+    ("Tweet", "retweetCount"): _part(TWEET_COUNTS, lambda c: c.retweet_count),
+    ("Tweet", "replyCount"): _part(TWEET_COUNTS, lambda c: c.reply_count),
+    ("Tweet", "quoteCount"): _part(TWEET_COUNTS, lambda c: c.quote_count),
+    ("Tweet", "bookmarkCount"): _part(TWEET_COUNTS, lambda c: c.bookmark_count),
+    ("Tweet", "viewerHasLiked"): _part(VIEWER_STATES, lambda s: s.liked),
+    ("Tweet", "viewerHasRetweeted"): _part(VIEWER_STATES, lambda s: s.retweeted),
+    ("Tweet", "viewerHasBookmarked"): _part(VIEWER_STATES, lambda s: s.bookmarked),
+    ("User", "id"): _item(lambda u: to_global_id("User", u.id)),
+    ("User", "username"): _item(lambda u: u.username),
+    ("User", "displayName"): _item(lambda u: u.display_name),
+    ("User", "bio"): _item(lambda u: u.bio),
+    ("User", "location"): _item(lambda u: u.location),
+    ("User", "website"): _item(lambda u: u.website),
+    ("User", "region"): _item(lambda u: u.region),
+    ("User", "verified"): _item(lambda u: u.verified),
+    ("User", "protected"): _item(lambda u: u.protected),
+    ("User", "createdAt"): _item(lambda u: u.created_at),
+    ("User", "followersCount"): _part(USER_COUNTS, lambda c: c.followers_count),
+    ("User", "followingCount"): _part(USER_COUNTS, lambda c: c.following_count),
+    ("User", "tweetsCount"): _part(USER_COUNTS, lambda c: c.tweets_count),
+    ("User", "likesCount"): _part(USER_COUNTS, lambda c: c.likes_count),
+    ("User", "email"): _part(EMAILS, lambda e: e),
+    ("User", "viewerIsFollowing"): _part(RELATIONSHIPS, lambda r: r.viewer_follows),
+    ("User", "followsViewer"): _part(RELATIONSHIPS, lambda r: r.follows_viewer),
+    ("User", "viewerHasRequestedFollow"): _part(RELATIONSHIPS, lambda r: r.follow_requested),
+    ("User", "viewerIsBlocking"): _part(RELATIONSHIPS, lambda r: r.viewer_blocks),
+    ("User", "blocksViewer"): _part(RELATIONSHIPS, lambda r: r.blocks_viewer),
+    ("User", "viewerIsMuting"): _part(RELATIONSHIPS, lambda r: r.viewer_mutes),
+    ("User", "tweets"): Reader(batch=_profile_tweets),
+}

@@ -1,0 +1,150 @@
+"""Running a plan: level by level, each field source read once per level for all its parents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSchema
+from graphql.execution.values import VariableValues, get_variable_values
+
+from execution.plan import Fallback, FieldPlan, Plan, Selection
+from schema.context import Context
+
+NO_VARIABLES = VariableValues({}, {})
+
+
+def coerce_variables(
+    schema: GraphQLSchema, plan: Plan, inputs: Mapping[str, Any] | None
+) -> VariableValues:
+    """The operation's variables as graphql-core coerces them; any problem falls back (the normal
+    path reports it)."""
+    definitions = plan.operation.variable_definitions or ()
+    if not definitions:
+        return NO_VARIABLES
+    coerced = get_variable_values(schema, definitions, dict(inputs or {}))
+    if isinstance(coerced, list):
+        raise Fallback("variables do not coerce")
+    return coerced
+
+
+async def execute(plan: Plan, context: Context, variables: VariableValues) -> dict[str, Any]:
+    """The response's ``data``. Raises Fallback for anything graphql-core would answer with an
+    error (and for any failure at all: the normal path then runs and reports it)."""
+    try:
+        return (await _run_selection(plan.root, [None], context, variables))[0]
+    except Fallback:
+        raise
+    except (GraphQLError, Exception) as error:
+        raise Fallback(repr(error)) from error
+
+
+async def _run_selection(
+    selection: Selection, parents: Sequence[Any], context: Context, variables: VariableValues
+) -> list[dict[str, Any]]:
+    fields = (
+        [f for f in selection.fields if all(c.holds(variables.coerced) for c in f.conditions)]
+        if selection.has_conditions
+        else selection.fields
+    )
+    # Every read of this level at once: shared sources once, fields with arguments each.
+    sources: dict[str, Any] = {}
+    batches: dict[int, Any] = {}
+    for index, field in enumerate(fields):
+        reader = field.reader
+        if reader is None:
+            continue
+        if reader.source is not None and reader.source.name not in sources:
+            sources[reader.source.name] = reader.source.load(context, parents)
+        elif reader.batch is not None:
+            batches[index] = reader.batch(context, parents, field.arguments(variables))
+    pending = [*sources.values(), *batches.values()]
+    if pending:
+        done = await asyncio.gather(*pending) if len(pending) > 1 else [await pending[0]]
+        names = [*sources.keys(), *batches.keys()]
+        loaded = dict(zip(names, done, strict=True))
+    else:
+        loaded = {}
+
+    results: list[dict[str, Any]] = [{} for _ in parents]
+    nested: list[tuple[FieldPlan, list[Any]]] = []
+    for index, field in enumerate(fields):
+        reader = field.reader
+        if reader is None:
+            values: Sequence[Any] = [selection.type_name] * len(parents)
+        elif reader.item is not None:
+            values = [reader.item(parent) for parent in parents]
+        elif reader.source is not None:
+            part = reader.part
+            assert part is not None
+            values = [part(value) for value in loaded[reader.source.name]]
+        else:
+            values = loaded[index]
+        if field.children is None:
+            _complete_leaves(field, values, results)
+        else:
+            # The key goes in now, so the response keeps the selection's order.
+            for result in results:
+                result[field.key] = None
+            nested.append((field, list(values)))
+    for field, values in nested:
+        await _complete_objects(field, values, results, context, variables)
+    return results
+
+
+def _complete_leaves(
+    field: FieldPlan, values: Sequence[Any], results: list[dict[str, Any]]
+) -> None:
+    serialize = field.serialize
+    key = field.key
+    if serialize is None:  # __typename
+        for result, value in zip(results, values, strict=True):
+            result[key] = value
+        return
+    for result, value in zip(results, values, strict=True):
+        if value is None:
+            if not field.nullable:
+                raise Fallback(f"null at non-null {key}")
+            result[key] = None
+        elif field.is_list:
+            if any(item is None for item in value) and not field.item_nullable:
+                raise Fallback(f"null item in {key}")
+            result[key] = [serialize(item) if item is not None else None for item in value]
+        else:
+            result[key] = serialize(value)
+
+
+async def _complete_objects(
+    field: FieldPlan,
+    values: list[Any],
+    results: list[dict[str, Any]],
+    context: Context,
+    variables: VariableValues,
+) -> None:
+    children = field.children
+    assert children is not None
+    key = field.key
+    # Flatten: every object under this field, from every parent, read as one level.
+    flat: list[Any] = []
+    for value in values:
+        if value is None:
+            if not field.nullable:
+                raise Fallback(f"null at non-null {key}")
+        elif field.is_list:
+            for item in value:
+                if item is None:
+                    if not field.item_nullable:
+                        raise Fallback(f"null item in {key}")
+                else:
+                    flat.append(item)
+        else:
+            flat.append(value)
+    completed = iter(await _run_selection(children, flat, context, variables) if flat else [])
+    for result, value in zip(results, values, strict=True):
+        if value is None:
+            result[key] = None
+        elif field.is_list:
+            result[key] = [next(completed) if item is not None else None for item in value]
+        else:
+            result[key] = next(completed)
