@@ -38,6 +38,16 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceGroup:
+    """Sources one statement reads together: when a level wants two or more of them, it reads
+    the group once (a page's authors, counts and viewer state: one statement, not three)."""
+
+    members: tuple[Source, ...]
+    # One tuple a parent, its values in the order of ``members``.
+    load: Callable[[Context, Sequence[Any]], Awaitable[Sequence[tuple[Any, ...]]]]
+
+
+@dataclass(frozen=True, slots=True)
 class Reader:
     # One of: a value from the parent alone; a part of a shared source; a batch of its own
     # (fields with arguments).
@@ -149,6 +159,15 @@ TWEET_COUNTS = Source("tweet_counts", _tweet_counts)
 VIEWER_STATES = Source("viewer_states", _viewer_states)
 AUTHORS = Source("authors", _authors)
 USER_COUNTS = Source("user_counts", _user_counts)
+
+
+async def _tweet_page_parts(
+    context: Context, tweets: Sequence[TweetRecord]
+) -> Sequence[tuple[Any, ...]]:
+    return await tweet_queries.tweet_page_parts(context.core.db, context.viewer_id, tweets)
+
+
+GROUPS = (SourceGroup((AUTHORS, TWEET_COUNTS, VIEWER_STATES), _tweet_page_parts),)
 
 
 # --- fields with arguments ---------------------------------------------------------------------

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema
 from graphql.execution.values import VariableValues, get_variable_values
 
+from execution.fields import GROUPS, Source, SourceGroup
 from execution.plan import Fallback, FieldPlan, Plan, Selection
 from schema.context import Context
 
@@ -48,24 +49,35 @@ async def _run_selection(
         if selection.has_conditions
         else selection.fields
     )
-    # Every read of this level at once: shared sources once, fields with arguments each.
-    sources: dict[str, Any] = {}
-    batches: dict[int, Any] = {}
+    # Every read of this level at once: shared sources once (grouped ones in one statement),
+    # fields with arguments each.
+    wanted: dict[str, Source] = {}
+    reads: dict[str | int | SourceGroup, Awaitable[Any]] = {}
     for index, field in enumerate(fields):
         reader = field.reader
         if reader is None:
             continue
-        if reader.source is not None and reader.source.name not in sources:
-            sources[reader.source.name] = reader.source.load(context, parents)
+        if reader.source is not None:
+            wanted.setdefault(reader.source.name, reader.source)
         elif reader.batch is not None:
-            batches[index] = reader.batch(context, parents, field.arguments(variables))
-    pending = [*sources.values(), *batches.values()]
-    if pending:
+            reads[index] = reader.batch(context, parents, field.arguments(variables))
+    for group in GROUPS:
+        if sum(member.name in wanted for member in group.members) >= 2:
+            reads[group] = group.load(context, parents)
+            for member in group.members:
+                wanted.pop(member.name, None)
+    for name, source in wanted.items():
+        reads[name] = source.load(context, parents)
+    loaded: dict[Any, Any] = {}
+    if reads:
+        pending = list(reads.values())
         done = await asyncio.gather(*pending) if len(pending) > 1 else [await pending[0]]
-        names = [*sources.keys(), *batches.keys()]
-        loaded = dict(zip(names, done, strict=True))
-    else:
-        loaded = {}
+        for key, value in zip(reads, done, strict=True):
+            if isinstance(key, SourceGroup):
+                for position, member in enumerate(key.members):
+                    loaded[member.name] = [row[position] for row in value]
+            else:
+                loaded[key] = value
 
     results: list[dict[str, Any]] = [{} for _ in parents]
     nested: list[tuple[FieldPlan, list[Any]]] = []

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Executable, Row, Select
+from sqlalchemy import Executable, Row, Select, TextClause
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -50,7 +50,7 @@ class Prepared:
     statement, against 0.1 ms for asyncpg itself), and asyncpg keeps it prepared per connection.
     Its columns must need no SQLAlchemy type processing (integers, text, booleans, timestamps)."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | TextClause) -> None:
         compiled = statement.compile(dialect=_DIALECT)
         self.sql = str(compiled)
         self.statement = statement

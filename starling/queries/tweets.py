@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, exists, select
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, exists, select, text
 
 from starling.db import Database, Prepared
 from starling.models import (
@@ -147,6 +147,59 @@ async def viewer_tweet_states(
     rows = await db.fetch(_VIEWER_STATES, {"ids": list(ids), "viewer_id": viewer_id})
     by_id = {row[0]: TweetViewerState(row[1], row[2], row[3]) for row in rows}
     return [by_id.get(i, TweetViewerState()) for i in ids]
+
+
+def _page_parts() -> Prepared:
+    user_columns = ", ".join(f"u.{name}" for name in UserRecord._names)
+    counts = ", ".join(
+        f"CASE WHEN s.tweet_id IS NULL THEN 0 ELSE s.{f} + p.{f} END AS {f}"
+        for f in counters.TWEET_FIELDS
+    )
+    return Prepared(
+        text(
+            f"""SELECT t.id, {user_columns}, {counts},
+  EXISTS (SELECT 1 FROM likes l WHERE l.tweet_id = t.id AND l.user_id = :viewer_id) AS liked,
+  EXISTS (SELECT 1 FROM tweets r WHERE r.retweet_of_tweet_id = t.id
+    AND r.author_id = :viewer_id AND r.deleted_at IS NULL) AS retweeted,
+  EXISTS (SELECT 1 FROM bookmarks b WHERE b.tweet_id = t.id AND b.user_id = :viewer_id)
+    AS bookmarked
+FROM tweets t
+JOIN users u ON u.id = t.author_id
+LEFT JOIN tweet_stats s ON s.tweet_id = t.id
+CROSS JOIN LATERAL (SELECT {counters.field_sums_sql("tweet")} FROM counter_deltas d
+  WHERE d.kind = 'tweet' AND d.object_id = t.id) p
+WHERE t.id = ANY(:ids)"""
+        )
+    )
+
+
+_PAGE_PARTS = _page_parts()
+_USER_FIELDS = len(UserRecord._names)
+
+
+async def tweet_page_parts(
+    db: Database, viewer_id: int | None, tweets: Sequence[TweetRecord]
+) -> list[tuple[UserRecord | None, TweetCounts, TweetViewerState]]:
+    """Each tweet's author, counts and the viewer's state in one statement: what
+    ``users_by_ids``, ``tweet_counts`` and ``viewer_tweet_states`` answer, for a page at once."""
+    rows = await db.fetch(_PAGE_PARTS, {"ids": [t.id for t in tweets], "viewer_id": viewer_id})
+    by_id = {row[0]: row for row in rows}
+    counts_end = 1 + _USER_FIELDS + len(counters.TWEET_FIELDS)
+    parts: list[tuple[UserRecord | None, TweetCounts, TweetViewerState]] = []
+    for tweet in tweets:
+        row = by_id.get(tweet.id)
+        if row is None:
+            parts.append((None, TweetCounts(), TweetViewerState()))
+            continue
+        values = tuple(row)
+        parts.append(
+            (
+                UserRecord.of_values(values[1 : 1 + _USER_FIELDS]),
+                TweetCounts(*values[1 + _USER_FIELDS : counts_end]),
+                TweetViewerState(*values[counts_end:]),
+            )
+        )
+    return parts
 
 
 def _tweets_where(*where: ColumnElement[bool]) -> Select[Any]:

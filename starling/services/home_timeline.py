@@ -25,19 +25,26 @@ async def read(core: Core, viewer_id: int, request: PageRequest) -> Page[TweetRe
     after = int_key(request)
     before = after[0] if after else None
     wanted = request.first + 1
-    if not await core.timelines.is_built(viewer_id):
+    batch = max(2 * wanted, 20)
+    # The first round's entries come with the built check and the celebrities: one round trip.
+    first_round, celebrity_ids = await core.timelines.read_with_celebrities(
+        viewer_id, before, batch
+    )
+    if first_round is None:
         await request_rebuild(core, viewer_id)
         rows = await home.home_tweets_from_postgres(core.db, viewer_id, before, wanted)
         return page_from_rows(rows, [(t.id,) for t in rows], request)
 
-    celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
+    celebrities = await home.followed_among(core.db, viewer_id, celebrity_ids)
     collected: list[TweetRecord] = []
-    for _ in range(MAX_ROUNDS):
+    for round_number in range(MAX_ROUNDS):
         batch = max(2 * (wanted - len(collected)), 20)
-        merged = _merge(
-            await core.timelines.read(viewer_id, before, batch) or [],
-            await core.timelines.recent(celebrities, before, batch),
-        )[:batch]
+        own = (
+            first_round
+            if round_number == 0
+            else await core.timelines.read(viewer_id, before, batch)
+        )
+        merged = _merge(own or [], await core.timelines.recent(celebrities, before, batch))[:batch]
         if not merged:
             break
         collected += await home.home_tweets_by_ids(core.db, viewer_id, [e.tweet_id for e in merged])

@@ -120,6 +120,21 @@ class Timelines:
             return None
         return [Entry.parse(m) for m in members]
 
+    async def read_with_celebrities(
+        self, user_id: int, before: int | None, count: int
+    ) -> tuple[list[Entry] | None, list[int]]:
+        """``read`` and ``celebrities`` in one round trip (the start of every home page)."""
+        key = keys.home_timeline(user_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zscore(key, SENTINEL)
+            pipe.zrevrangebyscore(
+                key, f"({before}" if before is not None else "+inf", "(0", start=0, num=count
+            )
+            pipe.smembers(keys.CELEBRITIES)
+            built, members, celebrities = await pipe.execute()
+        entries = [Entry.parse(m) for m in members] if built is not None else None
+        return entries, [int(member) for member in celebrities]
+
     async def oldest_id(self, user_id: int) -> int | None:
         """The oldest tweet id in the timeline, or None when it is empty or not built."""
         members = await self.redis.zrangebyscore(
