@@ -29,14 +29,18 @@ class NotABenchDatabase(SystemExit):
     pass
 
 
-def add_target_arguments(parser: argparse.ArgumentParser, database_url: str = DATABASE_URL) -> None:
+def add_target_arguments(
+    parser: argparse.ArgumentParser,
+    database_url: str = DATABASE_URL,
+    redis_url: str = REDIS_URL,
+) -> None:
     parser.add_argument(
         "--database-url",
         default=database_url,
         help=f"the benchmark database (BENCH_DATABASE_URL; default {database_url})",
     )
     parser.add_argument(
-        "--redis-url", default=REDIS_URL, help=f"the benchmark Redis (BENCH_REDIS_URL; {REDIS_URL})"
+        "--redis-url", default=redis_url, help=f"the benchmark Redis (BENCH_REDIS_URL; {redis_url})"
     )
 
 

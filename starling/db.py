@@ -50,7 +50,7 @@ class Prepared:
     statement, against 0.1 ms for asyncpg itself), and asyncpg keeps it prepared per connection.
     Its columns must need no SQLAlchemy type processing (integers, text, booleans, timestamps)."""
 
-    def __init__(self, statement: Select[Any] | TextClause) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | TextClause) -> None:
         compiled = statement.compile(dialect=_DIALECT)
         self.sql = str(compiled)
         self.statement = statement

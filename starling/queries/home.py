@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -126,28 +127,46 @@ async def entries_of_author(
     return [Entry(row.id, row.retweet_of_tweet_id) for row in rows]
 
 
+_FOLLOWER_BATCH = Prepared(
+    select(Follower.follower_id, User.last_active_at >= bindparam("active_since"))
+    .join(User, User.id == Follower.follower_id)
+    .where(Follower.user_id == bindparam("author_id"), Follower.follower_id > bindparam("after"))
+    .order_by(Follower.follower_id)
+    .limit(bindparam("batch_size"))
+)
+
+
 async def follower_batches(
-    db: Database, author_id: int, active_since: datetime, batch_size: int = 1000
+    db: Database, author_id: int, active_since: datetime, batch_size: int = 5000
 ) -> AsyncIterator[tuple[list[int], list[int]]]:
-    """(active, inactive) follower ids of an author, a batch at a time, by keyset on follower id."""
-    after = 0
-    while True:
-        async with db.read_session() as session:
-            rows = (
-                await session.execute(
-                    select(Follower.follower_id, User.last_active_at >= active_since)
-                    .join(User, User.id == Follower.follower_id)
-                    .where(Follower.user_id == author_id, Follower.follower_id > after)
-                    .order_by(Follower.follower_id)
-                    .limit(batch_size)
-                )
-            ).all()
-        if not rows:
-            return
-        yield [r[0] for r in rows if r[1]], [r[0] for r in rows if not r[1]]
-        if len(rows) < batch_size:
-            return
-        after = rows[-1][0]
+    """(active, inactive) follower ids of an author, a batch at a time, by keyset on follower id.
+
+    The next batch is read while the caller works on this one: fan-out then waits on PostgreSQL
+    and Redis at the same time instead of in turn."""
+
+    def batch_after(after: int) -> asyncio.Task[list[Any]]:
+        params = {
+            "author_id": author_id,
+            "after": after,
+            "active_since": active_since,
+            "batch_size": batch_size,
+        }
+        return asyncio.ensure_future(db.fetch(_FOLLOWER_BATCH, params))
+
+    upcoming = batch_after(0)
+    try:
+        while True:
+            rows = await upcoming
+            if not rows:
+                return
+            more = len(rows) == batch_size
+            if more:
+                upcoming = batch_after(rows[-1][0])
+            yield [r[0] for r in rows if r[1]], [r[0] for r in rows if not r[1]]
+            if not more:
+                return
+    finally:
+        upcoming.cancel()
 
 
 _FOLLOWED_AMONG = Prepared(

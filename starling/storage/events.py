@@ -39,20 +39,50 @@ return redis.call('PUBLISH', KEYS[3], ARGV[1])
 """
 
 
+# ARGV: now, user ids joined by ",". Returns the present ones (ids in one argument: see _PUSH in
+# storage/timelines).
+_PRESENT = """
+local present = {}
+local online = redis.call('ZCARD', KEYS[1])
+if online == 0 then return present end
+local now = tonumber(ARGV[1])
+local ids = {}
+for id in string.gmatch(ARGV[2], '%d+') do ids[#ids + 1] = id end
+if online < #ids then
+  -- Fewer people online than asked about: read them all once instead of one ZSCORE per id.
+  local live = {}
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')) do
+    live[id] = true
+  end
+  for _, id in ipairs(ids) do
+    if live[id] then present[#present + 1] = id end
+  end
+  return present
+end
+for _, id in ipairs(ids) do
+  local expiry = redis.call('ZSCORE', KEYS[1], id)
+  if expiry and tonumber(expiry) > now then present[#present + 1] = id end
+end
+return present
+"""
+
+
 class Publisher:
     """What workers and services use to announce events."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._engagement = redis.register_script(_ENGAGEMENT)
+        self._present = redis.register_script(_PRESENT)
 
     async def present(self, user_ids: Sequence[int]) -> list[int]:
         """The users among ``user_ids`` connected to some API process right now."""
         if not user_ids:
             return []
-        scores = await self.redis.zmscore(keys.PRESENCE, [str(u) for u in user_ids])
-        now = time.time()
-        return [u for u, score in zip(user_ids, scores, strict=True) if score and score > now]
+        present = await self._present(
+            keys=[keys.PRESENCE], args=[time.time(), ",".join(map(str, user_ids))]
+        )
+        return [int(user_id) for user_id in present]
 
     async def publish_many(self, channels: Iterable[str], message: str | int) -> None:
         channels = list(channels)

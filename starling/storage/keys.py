@@ -33,9 +33,13 @@ CELEBRITIES = "timeline:celebrities"
 """Set: authors fanned out on read instead of on write."""
 
 
+HOME_TIMELINE_PREFIX = "timeline:"
+
+
 def home_timeline(user_id: int) -> str:
-    """Sorted set: a user's home timeline entries by tweet id."""
-    return f"timeline:{user_id}"
+    """Sorted set: a user's home timeline entries by tweet id. The fan-out script builds these
+    names itself from ``HOME_TIMELINE_PREFIX``."""
+    return f"{HOME_TIMELINE_PREFIX}{user_id}"
 
 
 def home_timeline_rebuilding(user_id: int) -> str:

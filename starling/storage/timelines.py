@@ -21,22 +21,32 @@ SENTINEL = b"0"
 RECENT_SIZE = 200
 REPEAT_WINDOW = 40  # like Mastodon: the top 40 entries carry no repeats of one original
 
-# KEYS: timeline keys. ARGV: score, member, original id ("0" for a non-retweet), size, window.
+# ARGV: score, member, original id ("0" for a non-retweet), size, window, timeline key prefix,
+# user ids joined by ",". The script names the keys itself: packing thousands of key arguments
+# cost the worker more than Redis spent on the writes. (Keys not passed in KEYS are fine on one
+# Redis server, which is what Starling runs; fan-out already spans every slot.)
 _PUSH = """
 local added = 0
 local size = tonumber(ARGV[4])
-for _, key in ipairs(KEYS) do
-  if redis.call('ZSCORE', key, '0') or redis.call('EXISTS', key .. ':rebuilding') == 1 then
+local window = tonumber(ARGV[5]) - 1
+local retweet = ARGV[3] ~= '0'
+for id in string.gmatch(ARGV[7], '%d+') do
+  local key = ARGV[6] .. id
+  -- The key exists only once built (the sentinel is never removed) or while being rebuilt,
+  -- and EXISTS is cheaper than ZSCORE on the sentinel.
+  if redis.call('EXISTS', key) == 1 or redis.call('EXISTS', key .. ':rebuilding') == 1 then
     local repeated = false
-    if ARGV[3] ~= '0' then
-      for _, member in ipairs(redis.call('ZREVRANGE', key, 0, tonumber(ARGV[5]) - 1)) do
+    if retweet then
+      for _, member in ipairs(redis.call('ZREVRANGE', key, 0, window)) do
         local original = string.match(member, ':(%d+)$') or member
         if original == ARGV[3] then repeated = true break end
       end
     end
     if not repeated then
       added = added + redis.call('ZADD', key, ARGV[1], ARGV[2])
-      redis.call('ZREMRANGEBYRANK', key, 1, -(size + 1))
+      if redis.call('ZCARD', key) > size + 1 then
+        redis.call('ZREMRANGEBYRANK', key, 1, -(size + 1))
+      end
     end
   end
 end
@@ -85,8 +95,15 @@ class Timelines:
         original = str(entry.original_id or 0)
         return int(
             await self._push(
-                keys=[keys.home_timeline(u) for u in user_ids],
-                args=[entry.tweet_id, entry.member, original, self.size, REPEAT_WINDOW],
+                args=[
+                    entry.tweet_id,
+                    entry.member,
+                    original,
+                    self.size,
+                    REPEAT_WINDOW,
+                    keys.HOME_TIMELINE_PREFIX,
+                    ",".join(map(str, user_ids)),
+                ],
             )
         )
 
