@@ -28,7 +28,7 @@ import asyncpg
 import psutil
 
 from bench.common import Progress, add_target_arguments, plain, sqlalchemy_url
-from bench.pipeline import _fresh_database, _wait_drained
+from bench.pipeline import fresh_database, wait_drained
 from starling.config import Settings
 from starling.core import Core
 from starling.services import tweets
@@ -99,12 +99,10 @@ async def _build_timelines(core: Core, url: str, entries: int) -> None:
 
 async def _in_timelines(core: Core, tweet_ids: list[int], follower_ids: list[int]) -> int:
     """How many of (tweet, follower) pairs are in the follower's timeline."""
-    found = 0
     async with core.redis.main.pipeline(transaction=False) as pipe:
         for tweet_id, follower_id in zip(tweet_ids, follower_ids, strict=True):
             pipe.zscore(keys.home_timeline(follower_id), str(tweet_id))
-        found = sum(score is not None for score in await pipe.execute())
-    return found
+        return sum(score is not None for score in await pipe.execute())
 
 
 async def _redis_cpu(core: Core) -> float:
@@ -164,7 +162,7 @@ def _redis_zadd_rate(redis_url: str) -> float:
 
 async def run(args: argparse.Namespace) -> None:
     url = plain(args.database_url)
-    await _fresh_database(url)
+    await fresh_database(url)
     author_ids = await _graph(url, args.users, args.authors, args.followers)
     settings = Settings(
         database_url=sqlalchemy_url(url),
@@ -212,7 +210,7 @@ async def run(args: argparse.Namespace) -> None:
             str(STARLING), "worker", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
-            first_done, drained = await _wait_drained(core, deliveries)
+            first_done, drained = await wait_drained(core, deliveries)
             cpu = psutil.Process(worker.pid).cpu_times()
             redis_cpu = await _redis_cpu(core) - redis_cpu_before
         finally:

@@ -35,7 +35,7 @@ DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/starling_pipeline_bench"
 STARLING = Path(sys.executable).parent / "starling"
 
 
-async def _fresh_database(url: str) -> None:
+async def fresh_database(url: str) -> None:
     await recreate_database(url)
     from server.migrate import upgrade
 
@@ -107,7 +107,7 @@ async def _deliveries(url: str) -> tuple[int, int, dict[str, int]]:
 
 async def run(args: argparse.Namespace) -> None:
     url = plain(args.database_url)
-    await _fresh_database(url)
+    await fresh_database(url)
     user_ids = await _graph(url, args.users, args.follows)
     settings = Settings(database_url=sqlalchemy_url(url), redis_url=args.redis_url)
     core = await Core.open(settings)
@@ -132,7 +132,7 @@ async def run(args: argparse.Namespace) -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            first_done, drained = await _wait_drained(core, deliveries)
+            first_done, drained = await wait_drained(core, deliveries)
             cpu = psutil.Process(worker.pid).cpu_times()
         finally:
             worker.terminate()
@@ -148,7 +148,7 @@ async def run(args: argparse.Namespace) -> None:
         await core.close()
 
 
-async def _wait_drained(core: Core, deliveries: int) -> tuple[float, float]:
+async def wait_drained(core: Core, deliveries: int) -> tuple[float, float]:
     """Seconds from now until the first delivery finished and until none is pending and the
     arq queue is empty."""
     started = time.monotonic()

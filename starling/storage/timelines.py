@@ -32,8 +32,10 @@ local window = tonumber(ARGV[5]) - 1
 local retweet = ARGV[3] ~= '0'
 for id in string.gmatch(ARGV[7], '%d+') do
   local key = ARGV[6] .. id
-  -- The key exists only once built (the sentinel is never removed) or while being rebuilt,
-  -- and EXISTS is cheaper than ZSCORE on the sentinel.
+  -- Only a build (which adds the sentinel, never removed) or a push during a rebuild creates
+  -- the key, so EXISTS answers "built or being rebuilt" more cheaply than ZSCORE on the sentinel.
+  -- A rebuild that died leaves entries without the sentinel: reads still rebuild it, and the
+  -- entries pushed meanwhile are real ones the rebuild keeps.
   if redis.call('EXISTS', key) == 1 or redis.call('EXISTS', key .. ':rebuilding') == 1 then
     local repeated = false
     if retweet then
