@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema
@@ -30,11 +31,26 @@ def coerce_variables(
     return coerced
 
 
-async def execute(plan: Plan, context: Context, variables: VariableValues) -> dict[str, Any]:
+@dataclass(slots=True)
+class Executed:
+    data: dict[str, Any]
+    objects: int  # in ``data``, counted as they are made (the "actual" cost reported)
+
+
+class _Tally:
+    __slots__ = ("objects",)
+
+    def __init__(self) -> None:
+        self.objects = 0
+
+
+async def execute(plan: Plan, context: Context, variables: VariableValues) -> Executed:
     """The response's ``data``. Raises Fallback for anything graphql-core would answer with an
     error (and for any failure at all: the normal path then runs and reports it)."""
+    tally = _Tally()
     try:
-        return (await _run_selection(plan.root, [None], context, variables))[0]
+        data = (await _run_selection(plan.root, [None], context, variables, tally))[0]
+        return Executed(data, tally.objects)
     except Fallback:
         raise
     except (GraphQLError, Exception) as error:
@@ -42,7 +58,11 @@ async def execute(plan: Plan, context: Context, variables: VariableValues) -> di
 
 
 async def _run_selection(
-    selection: Selection, parents: Sequence[Any], context: Context, variables: VariableValues
+    selection: Selection,
+    parents: Sequence[Any],
+    context: Context,
+    variables: VariableValues,
+    tally: _Tally,
 ) -> list[dict[str, Any]]:
     fields = (
         [f for f in selection.fields if all(c.holds(variables.coerced) for c in f.conditions)]
@@ -80,6 +100,7 @@ async def _run_selection(
                 loaded[key] = value
 
     results: list[dict[str, Any]] = [{} for _ in parents]
+    tally.objects += len(results)
     nested: list[tuple[FieldPlan, list[Any]]] = []
     for index, field in enumerate(fields):
         reader = field.reader
@@ -101,7 +122,7 @@ async def _run_selection(
                 result[field.key] = None
             nested.append((field, list(values)))
     for field, values in nested:
-        await _complete_objects(field, values, results, context, variables)
+        await _complete_objects(field, values, results, context, variables, tally)
     return results
 
 
@@ -133,6 +154,7 @@ async def _complete_objects(
     results: list[dict[str, Any]],
     context: Context,
     variables: VariableValues,
+    tally: _Tally,
 ) -> None:
     children = field.children
     assert children is not None
@@ -152,7 +174,9 @@ async def _complete_objects(
                     flat.append(item)
         else:
             flat.append(value)
-    completed = iter(await _run_selection(children, flat, context, variables) if flat else [])
+    completed = iter(
+        await _run_selection(children, flat, context, variables, tally) if flat else []
+    )
     for result, value in zip(results, values, strict=True):
         if value is None:
             result[key] = None

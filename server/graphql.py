@@ -35,9 +35,8 @@ from strawberry.types.unset import UNSET, UnsetType
 from dataloaders import Loaders
 from execution.cache import CompiledDocuments
 from execution.plan import Fallback, Plan
-from execution.run import coerce_variables, execute
+from execution.run import Executed, coerce_variables, execute
 from schema.context import Context
-from schema.cost import objects_in, operation_cost
 from schema.input_text import has_unstorable
 from server.auth import authorization_param, bearer_token
 from server.edge import graphiql
@@ -206,7 +205,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
             return None
         if has_unstorable(raw_variables):
             return None
-        cost = operation_cost(schema, plan.fragments, plan.operation, raw_variables)
+        cost = plan.cost(schema, raw_variables)
         if cost > self.settings.max_query_cost:
             return None
         context.query_cost = cost
@@ -377,9 +376,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
             api_client = await client_of(request, core)
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
-                viewer_id = await sessions.user_id_for(core, token)
-            if viewer_id is not None:
-                await accounts.touch_activity(core, viewer_id)
+                viewer_id = await accounts.signed_in_viewer(core, token)
         context = Context(
             core=core,
             loaders=Loaders(core, viewer_id),
@@ -426,14 +423,14 @@ class CompiledExecutionMismatch(AssertionError):
     """Shadow mode found a request the compiled path answers differently from graphql-core."""
 
 
-def _response_body(data: dict[str, Any], context: Context) -> dict[str, Any]:
-    """``data`` with the extensions the normal path adds (schema.response_extensions, then
+def _response_body(executed: Executed, context: Context) -> dict[str, Any]:
+    """The data with the extensions the normal path adds (schema.response_extensions, then
     PointsBudget's cost with the objects returned), in the same order."""
-    body: dict[str, Any] = {"data": data}
+    body: dict[str, Any] = {"data": executed.data}
     extensions = {k: v for k, v in context.extensions.items() if k != "cost"}
     reported = context.extensions.get("cost")
     if isinstance(reported, dict):
-        extensions["cost"] = {**reported, "actual": objects_in(data)}
+        extensions["cost"] = {**reported, "actual": executed.objects}
     if extensions:
         body["extensions"] = extensions
     return body

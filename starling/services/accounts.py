@@ -410,11 +410,43 @@ async def _protection_deltas(session: AsyncSession, user_id: int, protected: boo
 
 ACTIVITY_RESOLUTION_SECONDS = 3600
 
+# The cached session's user, marked active in the same round trip (a request's only Redis call
+# before it runs). False when the session is not cached: the caller asks PostgreSQL.
+_SIGNED_IN = """
+local user_id = redis.call('GET', KEYS[1])
+if not user_id then return false end
+local fresh = redis.call('SET', ARGV[1] .. user_id, 1, 'EX', ARGV[2], 'NX')
+return {user_id, fresh and 1 or 0}
+"""
 
-async def touch_activity(core: Core, user_id: int) -> None:
-    """Note that a user is active (at most once an hour); fan-out skips long-inactive users."""
-    if await core.redis.main.set(keys.active(user_id), 1, ex=ACTIVITY_RESOLUTION_SECONDS, nx=True):
+
+async def signed_in_viewer(core: Core, token: str) -> int | None:
+    """The user a request's token signs in (None for an unknown, revoked or expired token),
+    noted as active at most once an hour: fan-out skips long-inactive users."""
+    if not sessions.well_formed(token):
+        return None
+    found = await core.redis.main.eval(  # type: ignore[misc]
+        _SIGNED_IN,
+        1,
+        keys.session(sessions.hash_token(token).hex()),
+        keys.ACTIVE_PREFIX,
+        str(ACTIVITY_RESOLUTION_SECONDS),
+    )
+    if found:
+        user_id, fresh = int(found[0]), bool(found[1])
+    else:
+        found_user = await sessions.user_id_for(core, token)
+        if found_user is None:
+            return None
+        user_id = found_user
+        fresh = bool(
+            await core.redis.main.set(
+                keys.active(user_id), 1, ex=ACTIVITY_RESOLUTION_SECONDS, nx=True
+            )
+        )
+    if fresh:
         async with core.db.session() as session:
             await session.execute(
                 update(User).where(User.id == user_id).values(last_active_at=func.now())
             )
+    return user_id

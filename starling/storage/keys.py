@@ -17,9 +17,12 @@ def known_ips(user_id: int) -> str:
     return f"login-known-ips:{user_id}"
 
 
+ACTIVE_PREFIX = "active:"
+
+
 def active(user_id: int) -> str:
     """String with a TTL: the user was seen recently (``last_active_at`` is written once per TTL)."""
-    return f"active:{user_id}"
+    return f"{ACTIVE_PREFIX}{user_id}"
 
 
 def rate_limit(bucket: str) -> str:

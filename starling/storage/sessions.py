@@ -36,9 +36,14 @@ async def create(core: Core, user_id: int, user_agent: str | None = None) -> str
     return token
 
 
+def well_formed(token: str) -> bool:
+    """Whether a token could be one of ours (anything else is refused without a lookup)."""
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 100
+
+
 async def user_id_for(core: Core, token: str) -> int | None:
     """The user a live token belongs to, or None for an unknown, revoked or expired token."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+    if not well_formed(token):
         return None
     token_hash = hash_token(token)
     cached = await core.redis.main.get(keys.session(token_hash.hex()))
