@@ -84,21 +84,23 @@ class Plan:
 
     def cost(self, schema: GraphQLSchema, variables: Mapping[str, Any]) -> int:
         """``operation_cost`` of this operation with these (uncoerced) variables, remembered."""
-        if self.cost_inputs is None:
-            read = _ReadNames(variables)
-            operation_cost(schema, self.fragments, self.operation, read)
-            self.cost_inputs = tuple(dict.fromkeys(read.names))
-        key = tuple(_cost_key(variables.get(name)) for name in self.cost_inputs)
-        if None in key:
-            return operation_cost(schema, self.fragments, self.operation, variables)
-        known = self.costs.get(key)
-        if known is None:
+        if self.cost_inputs is not None:
+            known = self.costs.get(self._cost_key(variables))
+            if known is not None:
+                return known
+        read = _ReadNames(variables)
+        cost = operation_cost(schema, self.fragments, self.operation, read)
+        self.cost_inputs = tuple(dict.fromkeys(read.names))
+        key = self._cost_key(variables)
+        if None not in key:
             if len(self.costs) >= _REMEMBERED_COSTS:
                 self.costs.clear()
-            known = self.costs[key] = operation_cost(
-                schema, self.fragments, self.operation, variables
-            )
-        return known
+            self.costs[key] = cost
+        return cost
+
+    def _cost_key(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
+        assert self.cost_inputs is not None
+        return tuple(_cost_key(variables.get(name)) for name in self.cost_inputs)
 
 
 _REMEMBERED_COSTS = 1024

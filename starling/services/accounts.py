@@ -425,17 +425,18 @@ async def signed_in_viewer(core: Core, token: str) -> int | None:
     noted as active at most once an hour: fan-out skips long-inactive users."""
     if not sessions.well_formed(token):
         return None
+    token_hash = sessions.hash_token(token)
     found = await core.redis.main.eval(  # type: ignore[misc]
         _SIGNED_IN,
         1,
-        keys.session(sessions.hash_token(token).hex()),
+        keys.session(token_hash.hex()),
         keys.ACTIVE_PREFIX,
         str(ACTIVITY_RESOLUTION_SECONDS),
     )
     if found:
         user_id, fresh = int(found[0]), bool(found[1])
     else:
-        found_user = await sessions.user_id_for(core, token)
+        found_user = await sessions.user_id_from_database(core, token_hash)
         if found_user is None:
             return None
         user_id = found_user

@@ -49,6 +49,11 @@ async def user_id_for(core: Core, token: str) -> int | None:
     cached = await core.redis.main.get(keys.session(token_hash.hex()))
     if cached is not None:
         return int(cached)
+    return await user_id_from_database(core, token_hash)
+
+
+async def user_id_from_database(core: Core, token_hash: bytes) -> int | None:
+    """``user_id_for`` when the cache has no answer: the live session's user, cached again."""
     async with core.db.session() as session:
         row = (
             await session.execute(
