@@ -9,6 +9,7 @@ import functools
 import json
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -17,10 +18,11 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -75,6 +77,17 @@ async def _session_still_valid(context: Context) -> bool:
     return await sessions.user_id_for(context.core, context.token) == context.viewer_id
 
 
+class TextFrameAdapter(ASGIWebSocketAdapter):
+    """Messages as text frames: both protocols define their messages as JSON text, and
+    graphql-ws (what Apollo, urql and Relay use) drops a binary frame as malformed."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(_json_bytes(message).decode())
+        except WebSocketDisconnect as disconnect:
+            raise WebSocketDisconnected from disconnect
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle(self) -> None:
         self.context.open_operations = lambda: len(self.operations)
@@ -104,6 +117,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
     off after ``request_timeout_seconds``); everything over WebSocket, subscriptions only there."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
+    websocket_adapter_class = TextFrameAdapter
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, schema: Any, settings: Settings) -> None:
@@ -119,10 +133,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
         self.compiled = CompiledDocuments(schema._schema, settings.compile_documents_after)
 
     def encode_json(self, data: object) -> bytes:
-        try:
-            return orjson.dumps(data)
-        except TypeError:  # text orjson will not write (an unpaired surrogate in a message)
-            return json.dumps(data, separators=(",", ":")).encode()
+        return _json_bytes(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -417,6 +428,13 @@ class StarlingGraphQL(GraphQL[Context, None]):
         finally:
             for task in context.background:
                 task.cancel()
+
+
+def _json_bytes(data: object) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # text orjson will not write (an unpaired surrogate in a message)
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 class CompiledExecutionMismatch(AssertionError):

@@ -38,7 +38,7 @@ class Subscription:
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109 - a test helper
         """The next data/complete/error message (keep-alives skipped)."""
         while True:
-            message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+            message = json.loads(_text(await asyncio.wait_for(self.socket.recv(), timeout)))
             if message["type"] in {"ka", "ping", "pong"}:
                 if message["type"] == "ping":
                     await self.socket.send(json.dumps({"type": "pong"}))
@@ -47,7 +47,7 @@ class Subscription:
 
     async def _next_control(self) -> dict[str, Any]:
         try:
-            return json.loads(await asyncio.wait_for(self.socket.recv(), 5))
+            return json.loads(_text(await asyncio.wait_for(self.socket.recv(), 5)))
         except websockets.ConnectionClosed as closed:
             return {"type": "closed", "code": closed.rcvd.code if closed.rcvd else None}
 
@@ -60,3 +60,9 @@ def data_of(message: dict[str, Any]) -> dict[str, Any]:
     assert message["type"] in {"next", "data"}, message
     assert "errors" not in message["payload"], message
     return message["payload"]["data"]
+
+
+def _text(frame: str | bytes) -> str:
+    """Both protocols send JSON text; browsers' clients cannot read a binary frame as one."""
+    assert isinstance(frame, str), f"a binary frame: {frame!r}"
+    return frame

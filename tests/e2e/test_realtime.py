@@ -8,6 +8,7 @@ a bad token closes the socket with 4403; logging out ends open subscriptions.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import time
@@ -159,6 +160,47 @@ async def test_a_tweet_posted_on_a_reaches_a_follower_on_b(
         "author": {"username": "author"},
     }
     assert elapsed < 1.0, f"delivered after {elapsed:.2f}s"
+
+
+async def test_the_graphql_ws_javascript_client_receives_live_tweets(
+    cluster: Cluster, test_settings: Settings, node_packages: Path
+) -> None:
+    """graphql-ws, the client Apollo, urql and Relay use, parses only text frames."""
+    author_token, author_id = await register(cluster.http(0), "jsauthor")
+    reader_token, reader_id = await register(cluster.http(1), "jsreader")
+    await act(cluster.http(1), reader_token, "followUser", author_id)
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        str(node_packages / "subscribe.cjs"),
+        cluster.ws(1),
+        reader_token,
+        HOME_SUB,
+        "{}",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert node.stdout is not None
+        assert json.loads(await asyncio.wait_for(node.stdout.readline(), 30)) == {"ready": True}
+        await wait_present(test_settings, reader_id)
+        tweet_id = await post(cluster.http(0), author_token, "live in javascript")
+        out, err = await asyncio.wait_for(node.communicate(), 10)
+    finally:
+        if node.returncode is None:
+            node.kill()
+    assert node.returncode == 0, (out + err).decode()
+    assert json.loads(out.decode().splitlines()[-1]) == {
+        "next": {
+            "data": {
+                "homeTimeline": {
+                    "id": tweet_id,
+                    "text": "live in javascript",
+                    "author": {"username": "jsauthor"},
+                }
+            }
+        }
+    }
 
 
 async def test_notifications_arrive_live(cluster: Cluster, test_settings: Settings) -> None:
