@@ -41,6 +41,7 @@ from bench.common import (
 )
 from server.migrate import upgrade
 from starling import ids
+from starling.storage import keys
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/starling_bench_ws"
 REDIS_URL = "redis://127.0.0.1:6379/6"
@@ -149,6 +150,17 @@ async def run(args: argparse.Namespace) -> None:
                 return
 
     receivers = [asyncio.create_task(receive(s)) for s in sockets]
+    # When the worker's fan-out told the API processes (the rest is the API's delivery).
+    announced: list[float] = []
+    announcements = redis.pubsub(ignore_subscribe_messages=True)
+    await announcements.subscribe(keys.HOME_DELIVERIES)
+
+    async def listen() -> None:
+        while True:
+            if await announcements.get_message(timeout=1.0) is not None:
+                announced.append(time.monotonic())
+
+    listener = asyncio.create_task(listen())
     http_url = args.url.replace("ws://", "http://")
     async with httpx.AsyncClient(timeout=30) as http:
         posted_at = time.monotonic()
@@ -164,8 +176,9 @@ async def run(args: argparse.Namespace) -> None:
         assert response.status_code == 200, response.text
         assert response.json()["data"]["postTweet"]["errors"] == [], response.text
     _done, pending = await asyncio.wait(receivers, timeout=args.wait)
-    for task in pending:
+    for task in [*pending, listener]:
         task.cancel()
+    await announcements.aclose()
     latencies = sorted(t - posted_at for t in arrivals)
     for socket in sockets:
         await socket.close()
@@ -174,8 +187,10 @@ async def run(args: argparse.Namespace) -> None:
         f"sockets={len(sockets):,} opened in {opened_in:.1f}s; API process RSS {before / 1024:.0f} MiB"
         f" -> {after / 1024:.0f} MiB = {(after - before) / max(len(sockets), 1):.1f} KiB per socket\n"
         f"one tweet fanned out to all: delivered to {len(latencies):,}/{len(sockets):,} sockets; "
-        f"latency p50={statistics.median(latencies) * 1000:.0f}ms "
+        f"latency first={latencies[0] * 1000:.0f}ms p50={statistics.median(latencies) * 1000:.0f}ms "
         f"p99={latencies[int(0.99 * (len(latencies) - 1))] * 1000:.0f}ms max={latencies[-1] * 1000:.0f}ms"
+        f"\nfan-out announced it in {len(announced)} message(s), the first "
+        f"{(announced[0] - posted_at) * 1000 if announced else float('nan'):.0f}ms after the post"
         if latencies
         else "no deliveries"
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
@@ -21,8 +22,12 @@ from starling.records import TweetRecord, UserRecord
 
 @dataclass(frozen=True)
 class Delivery:
+    """One tweet for every viewer asking about it in one batch: what is rendered from it for
+    one of them (by a selection that reads nothing per viewer) is kept here for the others."""
+
     tweet: TweetRecord
     author: UserRecord | None
+    rendered: dict[Any, Any] = field(default_factory=dict, compare=False)
 
 
 class LiveDeliveries:
@@ -58,9 +63,5 @@ class LiveDeliveries:
                 strict=True,
             )
         )
-        return [
-            Delivery(found[t], authors.get(found[t].author_id))
-            if t in found and v in allowed[t]
-            else None
-            for t, v in keys
-        ]
+        deliveries = {t: Delivery(found[t], authors.get(found[t].author_id)) for t in found}
+        return [deliveries[t] if t in found and v in allowed[t] else None for t, v in keys]

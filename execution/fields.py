@@ -35,6 +35,9 @@ class Source:
 
     name: str
     load: Callable[[Context, Sequence[Any]], Awaitable[Sequence[Any]]]
+    # What it reads depends on who asks (their own state, what they may see), so one viewer's
+    # answer is not another's.
+    per_viewer: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,11 @@ class Reader:
     source: Source | None = None
     part: Callable[[Any], Any] | None = None
     batch: BatchFn | None = None
+    per_viewer: bool = False
+
+    @property
+    def reads_per_viewer(self) -> bool:
+        return self.per_viewer or (self.source is not None and self.source.per_viewer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +160,11 @@ async def _emails(context: Context, users: Sequence[UserRecord]) -> Sequence[Any
 HASHTAGS = Source("hashtags", _hashtags)
 MENTIONS = Source("mentions", _mentions)
 VELOCITIES = Source("velocities", _velocities)
-CONVERSATION_IDS = Source("conversation_ids", _conversation_ids)
-RELATIONSHIPS = Source("relationships", _relationships)
-EMAILS = Source("emails", _emails)
+CONVERSATION_IDS = Source("conversation_ids", _conversation_ids, per_viewer=True)
+RELATIONSHIPS = Source("relationships", _relationships, per_viewer=True)
+EMAILS = Source("emails", _emails, per_viewer=True)
 TWEET_COUNTS = Source("tweet_counts", _tweet_counts)
-VIEWER_STATES = Source("viewer_states", _viewer_states)
+VIEWER_STATES = Source("viewer_states", _viewer_states, per_viewer=True)
 AUTHORS = Source("authors", _authors)
 USER_COUNTS = Source("user_counts", _user_counts)
 
@@ -246,7 +254,7 @@ def _visible_tweets(get_id: Callable[[TweetRecord], int | None]) -> Reader:
         by_id = dict(zip(ids, found, strict=True))
         return [by_id.get(i) if i is not None else None for i in wanted]
 
-    return Reader(batch=load)
+    return Reader(batch=load, per_viewer=True)
 
 
 def _edges(connection: Connection) -> list[Edge]:
@@ -260,11 +268,11 @@ CONNECTION_FIELDS = {"edges": _item(_edges), "pageInfo": _item(lambda c: c)}
 EDGE_FIELDS = {"cursor": _item(lambda e: e.cursor), "node": _item(lambda e: e.node)}
 
 READERS: dict[tuple[str, str], Reader] = {
-    ("Query", "homeTimeline"): Reader(batch=_home_timeline),
-    ("Query", "bookmarks"): Reader(batch=_bookmarks),
-    ("Query", "user"): Reader(batch=_user),
-    ("Query", "viewer"): Reader(batch=_viewer),
-    ("Query", "tweet"): Reader(batch=_tweet),
+    ("Query", "homeTimeline"): Reader(batch=_home_timeline, per_viewer=True),
+    ("Query", "bookmarks"): Reader(batch=_bookmarks, per_viewer=True),
+    ("Query", "user"): Reader(batch=_user, per_viewer=True),
+    ("Query", "viewer"): Reader(batch=_viewer, per_viewer=True),
+    ("Query", "tweet"): Reader(batch=_tweet, per_viewer=True),
     **{("TweetConnection", name): reader for name, reader in CONNECTION_FIELDS.items()},
     **{("TweetEdge", name): reader for name, reader in EDGE_FIELDS.items()},
     ("PageInfo", "hasNextPage"): _item(lambda c: c.page.has_next_page),
@@ -312,5 +320,5 @@ READERS: dict[tuple[str, str], Reader] = {
     ("User", "viewerIsBlocking"): _part(RELATIONSHIPS, lambda r: r.viewer_blocks),
     ("User", "blocksViewer"): _part(RELATIONSHIPS, lambda r: r.blocks_viewer),
     ("User", "viewerIsMuting"): _part(RELATIONSHIPS, lambda r: r.viewer_mutes),
-    ("User", "tweets"): Reader(batch=_profile_tweets),
+    ("User", "tweets"): Reader(batch=_profile_tweets, per_viewer=True),
 }

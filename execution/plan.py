@@ -153,6 +153,27 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: 
     return Plan(operation, fragments, compiler.selection(query_type, [operation.selection_set]))
 
 
+def compile_selection(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    parent: GraphQLObjectType,
+    field_nodes: list[FieldNode],
+) -> Selection:
+    """A plan for what a field of ``parent`` type selects (a subscription's event: the
+    sub-selection of its root field), from a document that passed validation."""
+    sets = [node.selection_set for node in field_nodes if node.selection_set is not None]
+    return _Compiler(schema, fragments).selection(parent, sets)
+
+
+def reads_per_viewer(selection: Selection) -> bool:
+    """Whether any field under ``selection`` depends on who asks."""
+    return any(
+        (field.reader is not None and field.reader.reads_per_viewer)
+        or (field.children is not None and reads_per_viewer(field.children))
+        for field in selection.fields
+    )
+
+
 class _Compiler:
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.schema = schema

@@ -57,6 +57,19 @@ async def execute(plan: Plan, context: Context, variables: VariableValues) -> Ex
         raise Fallback(repr(error)) from error
 
 
+async def execute_selection(
+    selection: Selection, parents: Sequence[Any], context: Context, variables: VariableValues
+) -> list[dict[str, Any]]:
+    """``selection`` completed on each of ``parents`` (a subscription's events); Fallback as for
+    ``execute``."""
+    try:
+        return await _run_selection(selection, parents, context, variables, _Tally())
+    except Fallback:
+        raise
+    except (GraphQLError, Exception) as error:
+        raise Fallback(repr(error)) from error
+
+
 async def _run_selection(
     selection: Selection,
     parents: Sequence[Any],

@@ -14,7 +14,7 @@ import strawberry
 
 from dataloaders import Loaders
 from resolvers.common import decode_id
-from schema.context import Info
+from schema.context import Info, shared_delivery
 from schema.notifications import Notification, TweetEngagement
 from schema.tweets import Prefetched, Tweet
 from starling.errors import DomainError, ErrorCode
@@ -42,15 +42,17 @@ async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
     celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
     revoked = revocation_channels(info)
     channels = [keys.home_channel(viewer_id), *map(keys.author_channel, celebrities), *revoked]
+    shared = shared_delivery.get()
     async with hub.presence(viewer_id), hub.listen(channels) as queue:
         while True:
             channel, data = await queue.get()
             if channel in revoked:
                 return
             delivery = await live.home_tweet(int(data), viewer_id)
-            if delivery is not None:
-                info.context.loaders = Loaders(core, viewer_id)  # fresh counts per event
-                yield Tweet.from_record(delivery.tweet, Prefetched(author=delivery.author))
+            if delivery is None or (shared is not None and await shared.send(info, delivery)):
+                continue
+            info.context.loaders = Loaders(core, viewer_id)  # fresh counts per event
+            yield Tweet.from_record(delivery.tweet, Prefetched(author=delivery.author))
 
 
 async def notifications(info: Info) -> AsyncGenerator[Notification, None]:

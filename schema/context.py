@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from dataloaders import Loaders
-from dataloaders.live import LiveDeliveries
+from dataloaders.live import Delivery, LiveDeliveries
 from starling.core import Core
 from starling.errors import DomainError, ErrorCode
 from starling.queries.documents import ApiClientRecord
@@ -97,3 +98,17 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+
+class SharedDelivery(Protocol):
+    """How a subscription operation sends an event rendered once for every socket that selects
+    the same fields (server/live.py, for graphql-transport-ws)."""
+
+    async def send(self, info: Info, delivery: Delivery) -> bool:
+        """Send ``delivery`` as this operation's next message; False when its selection cannot
+        be shared (the resolver then yields it for the normal execution)."""
+        ...
+
+
+# Set in each subscription operation's task by the protocol handler that offers it.
+shared_delivery: ContextVar[SharedDelivery | None] = ContextVar("shared_delivery", default=None)

@@ -28,7 +28,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -38,13 +40,14 @@ from dataloaders import Loaders
 from execution.cache import CompiledDocuments
 from execution.plan import Fallback, Plan
 from execution.run import Executed, coerce_variables, execute
-from schema.context import Context
+from schema.context import Context, shared_delivery
 from schema.input_text import has_unstorable
 from server.auth import authorization_param, bearer_token
 from server.edge import graphiql
 from server.edge.budget import spend_points
 from server.edge.clients import client_of
 from server.edge.documents import document_of
+from server.live import OperationDelivery, SharedRendering
 from server.request_body import RequestRejected, decode_json, graphql_params, read_body
 from starling import metrics
 from starling.config import Settings
@@ -82,16 +85,40 @@ class TextFrameAdapter(ASGIWebSocketAdapter):
     graphql-ws (what Apollo, urql and Relay use) drops a binary frame as malformed."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        await self.send_text(_json_bytes(message).decode())
+
+    async def send_text(self, text: str) -> None:
         try:
-            await self.ws.send_text(_json_bytes(message).decode())
+            await self.ws.send_text(text)
         except WebSocketDisconnect as disconnect:
             raise WebSocketDisconnected from disconnect
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    view: StarlingGraphQL
+    websocket: TextFrameAdapter
+
     async def handle(self) -> None:
         self.context.open_operations = lambda: len(self.operations)
+        self.shadow_payloads: dict[str, str] | None = (
+            {} if self.view.settings.compiled_execution_shadow else None
+        )
         await super().handle()
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        shared_delivery.set(
+            OperationDelivery(
+                self.view.live_rendering, operation, self.websocket.send_text, self.shadow_payloads
+            )
+        )
+        await super().run_operation(operation)
+
+    async def send_message(self, message: Message) -> None:
+        if self.shadow_payloads is not None and message["type"] == "next":
+            shared = self.shadow_payloads.pop(message["id"], None)
+            if shared is not None and _json_bytes(message["payload"]).decode() != shared:
+                raise CompiledExecutionMismatch("a shared live message", shared, message)
+        await super().send_message(message)
 
     async def handle_subscribe(self, message: Any) -> None:
         if self.connection_acknowledged and not await _session_still_valid(self.context):
@@ -131,6 +158,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.compiled = CompiledDocuments(schema._schema, settings.compile_documents_after)
+        self.live_rendering = SharedRendering(schema._schema)
 
     def encode_json(self, data: object) -> bytes:
         return _json_bytes(data)

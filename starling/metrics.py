@@ -32,6 +32,11 @@ COMPILED = Counter(
     "mode) run both ways and found equal.",
     ["outcome"],
 )
+LIVE_SHARED = Counter(
+    "starling_live_shared_messages_total",
+    "Subscription messages sent from a rendering shared by every socket with the same selection "
+    "(the rest are executed per socket).",
+)
 DELIVERIES = Counter(
     "starling_event_deliveries",
     "Event deliveries tried, by consumer and outcome (done, retry, dead).",

@@ -45,7 +45,7 @@ async def tweet_posted(core: Core, tweet_id: int, author_id: int, **_: Any) -> N
     # The post pushed this already; again here in case that after-commit step was lost.
     await core.timelines.push([author_id], entry)
     await core.timelines.add_recent(author_id, entry)
-    await core.events.to_present_users([author_id], keys.home_channel, tweet.id)
+    await core.events.tweet_in_homes([author_id], tweet.id)
     followers = (await user_counts(core.db, [author_id]))[0].followers_count
     is_celebrity = followers >= core.settings.celebrity_follower_threshold
     await core.timelines.mark_celebrity(author_id, is_celebrity)
@@ -56,7 +56,7 @@ async def tweet_posted(core: Core, tweet_id: int, author_id: int, **_: Any) -> N
     active_since = datetime.now(UTC) - timedelta(days=core.settings.inactive_after_days)
     async for active, inactive in home.follower_batches(core.db, author_id, active_since):
         await core.timelines.push(active, entry)
-        await core.events.to_present_users(active, keys.home_channel, tweet.id)
+        await core.events.tweet_in_homes(active, tweet.id)
         # An inactive follower's timeline would go stale: forget it, rebuild it on return.
         await core.timelines.drop(inactive)
 

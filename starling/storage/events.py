@@ -39,29 +39,34 @@ return redis.call('PUBLISH', KEYS[3], ARGV[1])
 """
 
 
-# ARGV: now, user ids joined by ",". Returns the present ones (ids in one argument: see _PUSH in
-# storage/timelines).
+# KEYS: presence[, channel]. ARGV: now, user ids joined by ","[, message]. Returns the present
+# ones (ids in one argument: see _PUSH in storage/timelines); with a channel, also publishes
+# "<message>:<id>,<id>..." there when any is present.
 _PRESENT = """
 local present = {}
 local online = redis.call('ZCARD', KEYS[1])
-if online == 0 then return present end
-local now = tonumber(ARGV[1])
-local ids = {}
-for id in string.gmatch(ARGV[2], '%d+') do ids[#ids + 1] = id end
-if online < #ids then
-  -- Fewer people online than asked about: read them all once instead of one ZSCORE per id.
-  local live = {}
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')) do
-    live[id] = true
+if online > 0 then
+  local now = tonumber(ARGV[1])
+  local ids = {}
+  for id in string.gmatch(ARGV[2], '%d+') do ids[#ids + 1] = id end
+  if online < #ids then
+    -- Fewer people online than asked about: read them all once instead of one ZSCORE per id.
+    local live = {}
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')) do
+      live[id] = true
+    end
+    for _, id in ipairs(ids) do
+      if live[id] then present[#present + 1] = id end
+    end
+  else
+    for _, id in ipairs(ids) do
+      local expiry = redis.call('ZSCORE', KEYS[1], id)
+      if expiry and tonumber(expiry) > now then present[#present + 1] = id end
+    end
   end
-  for _, id in ipairs(ids) do
-    if live[id] then present[#present + 1] = id end
-  end
-  return present
 end
-for _, id in ipairs(ids) do
-  local expiry = redis.call('ZSCORE', KEYS[1], id)
-  if expiry and tonumber(expiry) > now then present[#present + 1] = id end
+if KEYS[2] and #present > 0 then
+  redis.call('PUBLISH', KEYS[2], ARGV[3] .. ':' .. table.concat(present, ','))
 end
 return present
 """
@@ -93,6 +98,15 @@ class Publisher:
                 pipe.publish(channel, message)
             await pipe.execute()
 
+    async def tweet_in_homes(self, user_ids: Sequence[int], tweet_id: int) -> None:
+        """Tell every API process that a tweet landed in these users' home timelines, naming
+        the present ones in one message (``keys.HOME_DELIVERIES``)."""
+        if user_ids:
+            await self._present(
+                keys=[keys.PRESENCE, keys.HOME_DELIVERIES],
+                args=[time.time(), ",".join(map(str, user_ids)), tweet_id],
+            )
+
     async def to_present_users(
         self, user_ids: Sequence[int], channel_of: Callable[[int], str], message: str | int
     ) -> None:
@@ -113,6 +127,11 @@ class Publisher:
             )
 
 
+def _from_home_deliveries(channel: str) -> bool:
+    """Home channels are filled from ``keys.HOME_DELIVERIES``, never subscribed one by one."""
+    return channel.startswith(keys.HOME_CHANNEL_PREFIX)
+
+
 class Hub:
     """One pub/sub connection per process, shared by every local subscriber.
 
@@ -131,8 +150,8 @@ class Hub:
 
     async def start(self) -> None:
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        # A dummy subscription keeps the connection in pub/sub mode between real ones.
-        await self._pubsub.subscribe(keys.EVENTS_HUB)
+        # Always subscribed, it also keeps the connection in pub/sub mode between other channels.
+        await self._pubsub.subscribe(keys.HOME_DELIVERIES)
         self._tasks = [
             asyncio.create_task(self._read(), name="hub-reader"),
             asyncio.create_task(self._refresh(), name="hub-presence"),
@@ -151,7 +170,7 @@ class Hub:
         """A queue receiving every message on ``channels`` as (channel, data)."""
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
         async with self._lock:
-            new = [c for c in channels if not self._listeners[c]]
+            new = [c for c in channels if not self._listeners[c] and not _from_home_deliveries(c)]
             for channel in channels:
                 self._listeners[channel].add(queue)
             if new and self._pubsub is not None:
@@ -165,7 +184,8 @@ class Hub:
                     self._listeners[channel].discard(queue)
                     if not self._listeners[channel]:
                         del self._listeners[channel]
-                        gone.append(channel)
+                        if not _from_home_deliveries(channel):
+                            gone.append(channel)
                 if gone and self._pubsub is not None:
                     await self._pubsub.unsubscribe(*gone)
 
@@ -209,10 +229,18 @@ class Hub:
                 continue
             channel = message["channel"].decode()
             data = message["data"].decode()
-            for queue in list(self._listeners.get(channel, ())):
-                if queue.full():
-                    continue  # a stalled client loses events rather than memory
-                queue.put_nowait((channel, data))
+            if channel == keys.HOME_DELIVERIES:
+                tweet_id, _, user_ids = data.partition(":")
+                for user_id in user_ids.split(","):
+                    self._dispatch(keys.home_channel(user_id), tweet_id)
+            else:
+                self._dispatch(channel, data)
+
+    def _dispatch(self, channel: str, data: str) -> None:
+        for queue in self._listeners.get(channel, ()):
+            if queue.full():
+                continue  # a stalled client loses events rather than memory
+            queue.put_nowait((channel, data))
 
     async def _refresh(self) -> None:
         while True:

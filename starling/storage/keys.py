@@ -62,12 +62,15 @@ PRESENCE = "presence"
 """Sorted set: user id -> expiry (unix seconds) of users with an open socket somewhere."""
 WATCHING = "watching"
 """Sorted set: tweet id -> expiry of tweets someone watches the engagement of."""
-EVENTS_HUB = "events:hub"
-"""Channel: the one channel every API process subscribes to."""
+HOME_DELIVERIES = "events:homes"
+"""Channel every API process subscribes to: "<tweet id>:<user id>,<user id>..." when a tweet
+lands in those users' home timelines (one message per fan-out batch, not one per user)."""
+HOME_CHANNEL_PREFIX = "events:home:"
 
 
-def home_channel(user_id: int) -> str:
-    return f"events:home:{user_id}"
+def home_channel(user_id: int | str) -> str:
+    """A user's home events inside an API process (its hub fills it from ``HOME_DELIVERIES``)."""
+    return f"{HOME_CHANNEL_PREFIX}{user_id}"
 
 
 def author_channel(author_id: int) -> str:

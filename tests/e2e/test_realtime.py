@@ -203,6 +203,71 @@ async def test_the_graphql_ws_javascript_client_receives_live_tweets(
     }
 
 
+LIVE_DOCUMENTS: list[tuple[str, dict[str, Any], bool]] = [
+    # (document, variables, whether one rendering serves every socket)
+    (HOME_SUB, {}, True),
+    (
+        "subscription { latest: homeTimeline { __typename ...T } } fragment T on Tweet { id "
+        "text createdAt editedAt likeCount retweetCount replyCount quoteCount hashtags author { "
+        "id username displayName verified protected followersCount tweetsCount } mentions { "
+        "username } }",
+        {},
+        True,
+    ),
+    (
+        "subscription($full: Boolean!) { homeTimeline { id text @include(if: $full) "
+        "author @skip(if: $full) { username } } }",
+        {"full": True},
+        True,
+    ),
+    ("subscription { homeTimeline { id viewerHasLiked author { viewerIsFollowing } } }", {}, False),
+    ("subscription { homeTimeline { id conversationId replyTo { id } quoted { id } } }", {}, False),
+]
+
+
+async def test_live_messages_rendered_once_equal_the_per_socket_execution(
+    cluster: Cluster, test_settings: Settings
+) -> None:
+    """graphql-transport-ws sockets share one rendering of an event where the selection reads
+    nothing per viewer; graphql-ws (legacy) executes the document per socket. Both must send the
+    same message, keys in the same order."""
+    author_token, author_id = await register(cluster.http(0), "differ")
+    readers = [await register(cluster.http(1), f"differ{i}") for i in range(2)]
+    for token, _ in readers:
+        await act(cluster.http(1), token, "followUser", author_id)
+    opened: list[tuple[str, Subscription]] = []
+    for query, variables, _ in LIVE_DOCUMENTS:
+        for protocol in PROTOCOLS:
+            for token, _ in readers:
+                subscription = Subscription(cluster.ws(1), protocol, token)
+                await subscription.connect()
+                await subscription.subscribe(query, variables)
+                opened.append((query, subscription))
+    for _, reader_id in readers:
+        await wait_present(test_settings, reader_id)
+    shared_before = await live_shared_messages(cluster.http(1))
+
+    tweet_id = await post(cluster.http(0), author_token, "live #once for @differ0 and #all")
+    messages: dict[str, list[str]] = {}
+    for query, subscription in opened:
+        data = data_of(await subscription.next(timeout=5))
+        messages.setdefault(query, []).append(json.dumps(data))
+        await subscription.close()
+
+    for query, sent in messages.items():
+        assert len(set(sent)) == 1, (query, sent)
+        assert tweet_id in sent[0]
+    shareable = sum(1 for *_, shared in LIVE_DOCUMENTS if shared)
+    assert await live_shared_messages(cluster.http(1)) - shared_before == shareable * len(readers)
+
+
+async def live_shared_messages(url: str) -> float:
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(url.replace("/graphql", "/metrics"))).text
+    [line] = [x for x in text.splitlines() if x.startswith("starling_live_shared_messages_total")]
+    return float(line.split()[-1])
+
+
 async def test_notifications_arrive_live(cluster: Cluster, test_settings: Settings) -> None:
     ada_token, ada_id = await register(cluster.http(0), "ada")
     grace_token, _ = await register(cluster.http(1), "grace")
