@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -27,7 +27,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values
 
 from execution.fields import READERS, Reader
-from schema.cost import operation_cost
+from schema.cost import RememberedCost
 
 
 class Unplannable(Exception):
@@ -77,55 +77,11 @@ class Plan:
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     root: Selection
-    # What a request costs depends on a few variables (page sizes, id-list lengths): the names
-    # the cost read on its first run, and the costs seen by their values.
-    cost_inputs: tuple[str, ...] | None = None
-    costs: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    remembered_cost: RememberedCost
 
     def cost(self, schema: GraphQLSchema, variables: Mapping[str, Any]) -> int:
         """``operation_cost`` of this operation with these (uncoerced) variables, remembered."""
-        if self.cost_inputs is not None:
-            known = self.costs.get(self._cost_key(variables))
-            if known is not None:
-                return known
-        read = _ReadNames(variables)
-        cost = operation_cost(schema, self.fragments, self.operation, read)
-        self.cost_inputs = tuple(dict.fromkeys(read.names))
-        key = self._cost_key(variables)
-        if None not in key:
-            if len(self.costs) >= _REMEMBERED_COSTS:
-                self.costs.clear()
-            self.costs[key] = cost
-        return cost
-
-    def _cost_key(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
-        assert self.cost_inputs is not None
-        return tuple(_cost_key(variables.get(name)) for name in self.cost_inputs)
-
-
-_REMEMBERED_COSTS = 1024
-
-
-class _ReadNames(dict[str, Any]):
-    """Variables that note which names the cost asks for."""
-
-    def __init__(self, variables: Mapping[str, Any]) -> None:
-        super().__init__(variables)
-        self.names: list[str] = []
-
-    def get(self, name: str, default: Any = None) -> Any:
-        self.names.append(name)
-        return super().get(name, default)
-
-
-def _cost_key(value: Any) -> tuple[str, Any] | None:
-    """What the cost reads of a variable's value (an int, or a list's length); None when it may
-    read more, and the cost is computed afresh."""
-    if isinstance(value, list):
-        return ("list", len(value))
-    if value is None or isinstance(value, int | str):
-        return ("value", value)
-    return None
+        return self.remembered_cost.of(schema, variables)
 
 
 def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan:
@@ -150,7 +106,12 @@ def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: 
     query_type = schema.query_type
     assert query_type is not None
     compiler = _Compiler(schema, fragments)
-    return Plan(operation, fragments, compiler.selection(query_type, [operation.selection_set]))
+    return Plan(
+        operation,
+        fragments,
+        compiler.selection(query_type, [operation.selection_set]),
+        RememberedCost(fragments, operation),
+    )
 
 
 def compile_selection(

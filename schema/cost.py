@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -30,6 +31,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from schema.by_document import ByDocument
 from starling.errors import ErrorCode
 from starling.queries.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -154,16 +156,9 @@ class CostLimit(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None and not context.pre_execution_errors:
-            operation = _operation(document.definitions, context.operation_name)
-            if operation is not None:
-                fragments = {
-                    d.name.value: d
-                    for d in document.definitions
-                    if isinstance(d, FragmentDefinitionNode)
-                }
-                cost = operation_cost(
-                    context.schema._schema, fragments, operation, context.variables or {}
-                )
+            remembered = _remembered_cost(document, context.operation_name)
+            if remembered is not None:
+                cost = remembered.of(context.schema._schema, context.variables or {})
                 context.context.query_cost = cost
                 if cost > self.max_cost:
                     context.pre_execution_errors = [
@@ -178,6 +173,22 @@ class CostLimit(SchemaExtension):
                         )
                     ]
         yield
+
+
+_COSTS: ByDocument[RememberedCost | None] = ByDocument()
+
+
+def _remembered_cost(document: DocumentNode, operation_name: str | None) -> RememberedCost | None:
+    def remember() -> RememberedCost | None:
+        operation = _operation(document.definitions, operation_name)
+        if operation is None:
+            return None
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        return RememberedCost(fragments, operation)
+
+    return _COSTS.get(document, operation_name, remember)
 
 
 class PointsBudget(SchemaExtension):
@@ -231,6 +242,66 @@ def operation_cost(
         if v.default_value is not None
     }
     return QueryCost(schema, fragments, variables, defaults).of(operation)
+
+
+class RememberedCost:
+    """``operation_cost`` of one operation, remembered by the values of the variables the cost
+    reads (page sizes, id-list lengths: the names noted on its first run), so a known document
+    is not walked again per request."""
+
+    __slots__ = ("costs", "fragments", "inputs", "operation")
+
+    def __init__(
+        self, fragments: Mapping[str, FragmentDefinitionNode], operation: OperationDefinitionNode
+    ) -> None:
+        self.fragments = fragments
+        self.operation = operation
+        self.inputs: tuple[str, ...] | None = None
+        self.costs: dict[tuple[Any, ...], int] = {}
+
+    def of(self, schema: GraphQLSchema, variables: Mapping[str, Any]) -> int:
+        if self.inputs is not None:
+            known = self.costs.get(self._key(variables))
+            if known is not None:
+                return known
+        read = _ReadNames(variables)
+        cost = operation_cost(schema, self.fragments, self.operation, read)
+        self.inputs = tuple(dict.fromkeys(read.names))
+        key = self._key(variables)
+        if None not in key:
+            if len(self.costs) >= _REMEMBERED_COSTS:
+                self.costs.clear()
+            self.costs[key] = cost
+        return cost
+
+    def _key(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
+        assert self.inputs is not None
+        return tuple(_cost_key(variables.get(name)) for name in self.inputs)
+
+
+_REMEMBERED_COSTS = 1024
+
+
+class _ReadNames(dict[str, Any]):
+    """Variables that note which names the cost asks for."""
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        super().__init__(variables)
+        self.names: list[str] = []
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.names.append(name)
+        return super().get(name, default)
+
+
+def _cost_key(value: Any) -> tuple[str, Any] | None:
+    """What the cost reads of a variable's value (an int, or a list's length); None when it may
+    read more, and the cost is computed afresh."""
+    if isinstance(value, list):
+        return ("list", len(value))
+    if value is None or isinstance(value, int | str):
+        return ("value", value)
+    return None
 
 
 def objects_in(value: object) -> int:

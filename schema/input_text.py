@@ -7,10 +7,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, StringValueNode, visit
+from graphql import DocumentNode, GraphQLError, StringValueNode, visit
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
 
+from schema.by_document import ByDocument
 from starling.errors import ErrorCode
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -45,6 +46,18 @@ class _FindUnstorable(Visitor):
         self.found = self.found or has_unstorable(node.value)
 
 
+_LITERALS: ByDocument[bool] = ByDocument()
+
+
+def _literals_unstorable(document: DocumentNode) -> bool:
+    def find() -> bool:
+        finder = _FindUnstorable()
+        visit(document, finder)
+        return finder.found
+
+    return _LITERALS.get(document, None, find)
+
+
 class RejectUnstorableText(SchemaExtension):
     """Reports the problem as a validation error rather than raising: strawberry runs the
     operation hooks' post-processing (error codes, masking) only for errors returned this way.
@@ -54,9 +67,7 @@ class RejectUnstorableText(SchemaExtension):
         context = self.execution_context
         bad = has_unstorable(context.variables or {})
         if not bad and context.graphql_document is not None:
-            finder = _FindUnstorable()
-            visit(context.graphql_document, finder)
-            bad = finder.found
+            bad = _literals_unstorable(context.graphql_document)
         if bad:
             problem = GraphQLError(
                 "Text may not contain NUL characters or unpaired surrogates.",

@@ -51,11 +51,24 @@ def serve(args: argparse.Namespace) -> None:
         # messages are small JSON, so compression buys little.
         ws_per_message_deflate=False,
     )
+    if not settings.access_log:
+        logging.getLogger("uvicorn.error").addFilter(_without_socket_lines)
     server = uvicorn.Server(config)
     _tune_garbage_collection()
     worker_note = "without a worker" if args.no_worker else "with an in-process worker"
     print(f"Starling: GraphQL at http://{host}:{port}/graphql ({worker_note})", flush=True)
     server.run()
+
+
+# uvicorn and websockets log these for every socket: an access log by another name, and a
+# reconnect storm would write thousands of lines a second.
+_SOCKET_LINES = frozenset(
+    {'%s - "WebSocket %s" [accepted]', "connection open", "connection closed"}
+)
+
+
+def _without_socket_lines(record: logging.LogRecord) -> bool:
+    return record.msg not in _SOCKET_LINES
 
 
 def _tune_garbage_collection() -> None:

@@ -127,9 +127,19 @@ class Publisher:
             )
 
 
-def _from_home_deliveries(channel: str) -> bool:
-    """Home channels are filled from ``keys.HOME_DELIVERIES``, never subscribed one by one."""
-    return channel.startswith(keys.HOME_CHANNEL_PREFIX)
+class _Arrivals:
+    """Users whose presence one ZADD writes, and when it is written."""
+
+    def __init__(self) -> None:
+        self.user_ids: list[int] = []
+        self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+def _filled_locally(channel: str) -> bool:
+    """Home and revocation channels are filled from one shared channel each
+    (``keys.HOME_DELIVERIES``, ``keys.REVOCATIONS``), never subscribed one by one: a socket
+    costs no SUBSCRIBE, and a fan-out batch one message."""
+    return channel.startswith((keys.HOME_CHANNEL_PREFIX, keys.REVOKED_CHANNEL_PREFIX))
 
 
 class Hub:
@@ -147,11 +157,14 @@ class Hub:
         self._watched: dict[int, int] = defaultdict(int)
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
+        self._arrivals: _Arrivals | None = None
+        self._presence_write = asyncio.Lock()
+        self._writes: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        # Always subscribed, it also keeps the connection in pub/sub mode between other channels.
-        await self._pubsub.subscribe(keys.HOME_DELIVERIES)
+        # Always subscribed, they also keep the connection in pub/sub mode between other channels.
+        await self._pubsub.subscribe(keys.HOME_DELIVERIES, keys.REVOCATIONS)
         self._tasks = [
             asyncio.create_task(self._read(), name="hub-reader"),
             asyncio.create_task(self._refresh(), name="hub-presence"),
@@ -169,38 +182,77 @@ class Hub:
     async def listen(self, channels: Sequence[str]) -> AsyncIterator[asyncio.Queue[Event]]:
         """A queue receiving every message on ``channels`` as (channel, data)."""
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
-        async with self._lock:
-            new = [c for c in channels if not self._listeners[c] and not _from_home_deliveries(c)]
-            for channel in channels:
-                self._listeners[channel].add(queue)
-            if new and self._pubsub is not None:
-                await self._pubsub.subscribe(*new)
+        # Channels filled locally need no SUBSCRIBE, so no lock either (nothing here awaits).
+        remote = not all(map(_filled_locally, channels))
+        if remote:
+            async with self._lock:
+                new = [c for c in channels if not self._listeners[c] and not _filled_locally(c)]
+                self._add(queue, channels)
+                if new and self._pubsub is not None:
+                    await self._pubsub.subscribe(*new)
+        else:
+            self._add(queue, channels)
         try:
             yield queue
         finally:
-            async with self._lock:
-                gone = []
-                for channel in channels:
-                    self._listeners[channel].discard(queue)
-                    if not self._listeners[channel]:
-                        del self._listeners[channel]
-                        if not _from_home_deliveries(channel):
-                            gone.append(channel)
-                if gone and self._pubsub is not None:
-                    await self._pubsub.unsubscribe(*gone)
+            if remote:
+                async with self._lock:
+                    gone = [c for c in self._remove(queue, channels) if not _filled_locally(c)]
+                    if gone and self._pubsub is not None:
+                        await self._pubsub.unsubscribe(*gone)
+            else:
+                self._remove(queue, channels)
+
+    def _add(self, queue: asyncio.Queue[Event], channels: Sequence[str]) -> None:
+        for channel in channels:
+            self._listeners[channel].add(queue)
+
+    def _remove(self, queue: asyncio.Queue[Event], channels: Sequence[str]) -> list[str]:
+        """Stop ``queue`` listening; the channels nobody here listens to any more."""
+        gone = []
+        for channel in channels:
+            self._listeners[channel].discard(queue)
+            if not self._listeners[channel]:
+                del self._listeners[channel]
+                gone.append(channel)
+        return gone
 
     @contextlib.asynccontextmanager
     async def presence(self, user_id: int) -> AsyncIterator[None]:
         """Mark a user present (so workers publish to them) while the block runs."""
         self._present[user_id] += 1
         if self._present[user_id] == 1:
-            await self.redis.zadd(keys.PRESENCE, {str(user_id): time.time() + PRESENCE_TTL})
+            await self._mark_present(user_id)
         try:
             yield
         finally:
             self._present[user_id] -= 1
             if not self._present[user_id]:
                 del self._present[user_id]
+
+    async def _mark_present(self, user_id: int) -> None:
+        """Sockets opening together share one ZADD: those arriving while one is in flight go
+        in the next (a reconnect storm opens thousands a second)."""
+        arrivals = self._arrivals
+        if arrivals is None:
+            arrivals = self._arrivals = _Arrivals()
+            write = asyncio.get_running_loop().create_task(self._write_arrivals(arrivals))
+            self._writes.add(write)
+            write.add_done_callback(self._writes.discard)
+        arrivals.user_ids.append(user_id)
+        # Shielded: a socket closing while it waits must not cancel the others' write.
+        await asyncio.shield(arrivals.written)
+
+    async def _write_arrivals(self, arrivals: _Arrivals) -> None:
+        try:
+            async with self._presence_write:
+                self._arrivals = None
+                expiry = time.time() + PRESENCE_TTL
+                await self.redis.zadd(keys.PRESENCE, {str(u): expiry for u in arrivals.user_ids})
+            arrivals.written.set_result(None)
+        except Exception as error:
+            arrivals.written.set_exception(error)
+            arrivals.written.exception()  # retrieved: whoever still waits hears it
 
     @contextlib.asynccontextmanager
     async def watching(self, tweet_id: int) -> AsyncIterator[None]:
@@ -233,6 +285,8 @@ class Hub:
                 tweet_id, _, user_ids = data.partition(":")
                 for user_id in user_ids.split(","):
                     self._dispatch(keys.home_channel(user_id), tweet_id)
+            elif channel == keys.REVOCATIONS:
+                self._dispatch(keys.revoked_channel(data), "revoked")
             else:
                 self._dispatch(channel, data)
 

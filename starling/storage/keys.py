@@ -91,8 +91,14 @@ def engagement_throttle(tweet_id: int) -> str:
     return f"events:throttle:{tweet_id}"
 
 
+REVOCATIONS = "events:revocations"
+"""Channel every API process subscribes to: the hex SHA-256 of a token that was revoked."""
+REVOKED_CHANNEL_PREFIX = "events:revoked:"
+
+
 def revoked_channel(token_hash_hex: str) -> str:
-    return f"events:revoked:{token_hash_hex}"
+    """A token's revocation inside an API process (its hub fills it from ``REVOCATIONS``)."""
+    return f"{REVOKED_CHANNEL_PREFIX}{token_hash_hex}"
 
 
 # --- trends --------------------------------------------------------------------------------

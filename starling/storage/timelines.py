@@ -10,6 +10,7 @@ complete or absent, and an absent one is rebuilt from PostgreSQL.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,12 +84,16 @@ class Entry:
         return cls(int(tweet_id), int(original) if original else None)
 
 
+CELEBRITIES_MAX_AGE = 1.0
+
+
 class Timelines:
     def __init__(self, redis: Redis, size: int) -> None:
         self.redis = redis
         self.size = size
         self._push = redis.register_script(_PUSH)
         self._build = redis.register_script(_BUILD)
+        self._celebrities: tuple[float, list[int]] | None = None
 
     async def push(self, user_ids: Sequence[int], entry: Entry) -> int:
         """Add an entry to the built timelines among ``user_ids``; returns how many took it."""
@@ -212,8 +217,15 @@ class Timelines:
     # --- who is a celebrity (fanned out on read) --------------------------------------------
 
     async def celebrities(self) -> list[int]:
+        """Read at most every ``CELEBRITIES_MAX_AGE`` seconds in a process: every subscription
+        to a home timeline asks when it opens, thousands a second after a deploy."""
+        now = time.monotonic()
+        if self._celebrities is not None and now - self._celebrities[0] < CELEBRITIES_MAX_AGE:
+            return self._celebrities[1]
         members = await self.redis.smembers(keys.CELEBRITIES)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
-        return [int(member) for member in members]
+        found = [int(member) for member in members]
+        self._celebrities = (now, found)
+        return found
 
     async def mark_celebrity(self, author_id: int, is_celebrity: bool) -> None:
         if is_celebrity:
