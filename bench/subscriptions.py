@@ -8,8 +8,11 @@
       --server-pid <pid of the API process>
 
 ``setup`` makes one author and N followers (all active) with login tokens. ``run`` opens N
-graphql-transport-ws sockets, each subscribed to homeTimeline, reads the API process's memory
-before and after, then posts one tweet from the author and times its arrival on every socket.
+graphql-transport-ws sockets, each subscribed to homeTimeline (``--document per-viewer`` selects
+a per-viewer field too), reads the API process's memory before and after, then posts one tweet
+from the author and times its arrival on every socket. Sessions are read from PostgreSQL on
+first use and cached in Redis for five minutes: flush the Redis database before a run to measure
+the slower, uncached opening.
 """
 
 from __future__ import annotations
@@ -46,7 +49,12 @@ from starling.storage import keys
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/starling_bench_ws"
 REDIS_URL = "redis://127.0.0.1:6379/6"
 TOKENS = DATA_DIR / "ws_tokens.tsv"
-SUBSCRIBE = "subscription { homeTimeline { id text author { username } } }"
+DOCUMENTS = {
+    # Nothing per viewer: one execution per event serves every socket (server/live.py).
+    "shared": "subscription { homeTimeline { id text author { username } } }",
+    # viewerHasLiked: executed for each socket.
+    "per-viewer": "subscription { homeTimeline { id text viewerHasLiked author { username } } }",
+}
 
 
 async def setup(args: argparse.Namespace) -> None:
@@ -126,7 +134,9 @@ async def run(args: argparse.Namespace) -> None:
             ack = json.loads(await socket.recv())
             assert ack["type"] == "connection_ack", ack
             await socket.send(
-                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+                json.dumps(
+                    {"id": "1", "type": "subscribe", "payload": {"query": DOCUMENTS[args.document]}}
+                )
             )
             sockets.append(socket)
             progress.advance()
@@ -208,6 +218,7 @@ def main() -> None:
     parser.add_argument("--server-pid", type=int)
     parser.add_argument("--connect-concurrency", type=int, default=200)
     parser.add_argument("--wait", type=float, default=60)
+    parser.add_argument("--document", choices=sorted(DOCUMENTS), default="shared")
     args = parser.parse_args()
     asyncio.run(setup(args) if args.step == "setup" else run(args))
 
