@@ -38,6 +38,12 @@ class Source:
     # What it reads depends on who asks (their own state, what they may see), so one viewer's
     # answer is not another's.
     per_viewer: bool = False
+    # The same for many viewers at once (live delivery groups sockets by these values):
+    # viewer id -> one value a parent.
+    load_for_viewers: (
+        Callable[[Context, Sequence[int], Sequence[Any]], Awaitable[Mapping[int, Sequence[Any]]]]
+        | None
+    ) = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +150,26 @@ async def _conversation_ids(context: Context, tweets: Sequence[TweetRecord]) -> 
     ]
 
 
+async def _viewers_states(
+    context: Context, viewer_ids: Sequence[int], tweets: Sequence[TweetRecord]
+) -> Mapping[int, Sequence[Any]]:
+    return await tweet_queries.viewer_tweet_states_of(
+        context.core.db, viewer_ids, [t.id for t in tweets]
+    )
+
+
 async def _relationships(context: Context, users: Sequence[UserRecord]) -> Sequence[Any]:
     if context.viewer_id is None:
         return [NO_RELATIONSHIP] * len(users)
     return await graph_queries.relationships(
         context.core.db, context.viewer_id, [u.id for u in users]
     )
+
+
+async def _viewers_relationships(
+    context: Context, viewer_ids: Sequence[int], users: Sequence[UserRecord]
+) -> Mapping[int, Sequence[Any]]:
+    return await graph_queries.relationships_of(context.core.db, viewer_ids, [u.id for u in users])
 
 
 async def _emails(context: Context, users: Sequence[UserRecord]) -> Sequence[Any]:
@@ -161,10 +181,10 @@ HASHTAGS = Source("hashtags", _hashtags)
 MENTIONS = Source("mentions", _mentions)
 VELOCITIES = Source("velocities", _velocities)
 CONVERSATION_IDS = Source("conversation_ids", _conversation_ids, per_viewer=True)
-RELATIONSHIPS = Source("relationships", _relationships, per_viewer=True)
+RELATIONSHIPS = Source("relationships", _relationships, True, _viewers_relationships)
 EMAILS = Source("emails", _emails, per_viewer=True)
 TWEET_COUNTS = Source("tweet_counts", _tweet_counts)
-VIEWER_STATES = Source("viewer_states", _viewer_states, per_viewer=True)
+VIEWER_STATES = Source("viewer_states", _viewer_states, True, _viewers_states)
 AUTHORS = Source("authors", _authors)
 USER_COUNTS = Source("user_counts", _user_counts)
 

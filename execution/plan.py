@@ -135,6 +135,22 @@ def reads_per_viewer(selection: Selection) -> bool:
     )
 
 
+def viewers_load_together(selection: Selection) -> bool:
+    """Whether everything under ``selection`` that depends on who asks comes from sources that
+    load many viewers at once (``Source.load_for_viewers``), none of it deciding what objects
+    are there: then viewers can be grouped by those values and each group answered once."""
+    for field in selection.fields:
+        reader = field.reader
+        if reader is not None and reader.reads_per_viewer:
+            if reader.source is None or reader.source.load_for_viewers is None:
+                return False
+            if field.children is not None:
+                return False
+        if field.children is not None and not viewers_load_together(field.children):
+            return False
+    return True
+
+
 class _Compiler:
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.schema = schema

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import GraphQLError, GraphQLSchema
 from graphql.execution.values import VariableValues, get_variable_values
@@ -37,11 +37,21 @@ class Executed:
     objects: int  # in ``data``, counted as they are made (the "actual" cost reported)
 
 
-class _Tally:
-    __slots__ = ("objects",)
+class ViewerValues(Protocol):
+    """Stands in for the loads of per-viewer sources (live delivery answers many viewers).
+    Called in the plan's order, which is the same on every run of a selection."""
 
-    def __init__(self) -> None:
+    def load(
+        self, source: Source, context: Context, parents: Sequence[Any]
+    ) -> Awaitable[Sequence[Any]]: ...
+
+
+class _Tally:
+    __slots__ = ("objects", "viewer_values")
+
+    def __init__(self, viewer_values: ViewerValues | None = None) -> None:
         self.objects = 0
+        self.viewer_values = viewer_values
 
 
 async def execute(plan: Plan, context: Context, variables: VariableValues) -> Executed:
@@ -58,12 +68,16 @@ async def execute(plan: Plan, context: Context, variables: VariableValues) -> Ex
 
 
 async def execute_selection(
-    selection: Selection, parents: Sequence[Any], context: Context, variables: VariableValues
+    selection: Selection,
+    parents: Sequence[Any],
+    context: Context,
+    variables: VariableValues,
+    viewer_values: ViewerValues | None = None,
 ) -> list[dict[str, Any]]:
-    """``selection`` completed on each of ``parents`` (a subscription's events); Fallback as for
-    ``execute``."""
+    """``selection`` completed on each of ``parents`` (a subscription's events), per-viewer
+    sources read through ``viewer_values`` when given; Fallback as for ``execute``."""
     try:
-        return await _run_selection(selection, parents, context, variables, _Tally())
+        return await _run_selection(selection, parents, context, variables, _Tally(viewer_values))
     except Fallback:
         raise
     except (GraphQLError, Exception) as error:
@@ -94,6 +108,12 @@ async def _run_selection(
             wanted.setdefault(reader.source.name, reader.source)
         elif reader.batch is not None:
             reads[index] = reader.batch(context, parents, field.arguments(variables))
+    viewer_values = tally.viewer_values
+    if viewer_values is not None:
+        for name, source in list(wanted.items()):
+            if source.per_viewer:
+                reads[name] = viewer_values.load(source, context, parents)
+                del wanted[name]
     for group in GROUPS:
         if sum(member.name in wanted for member in group.members) >= 2:
             reads[group] = group.load(context, parents)

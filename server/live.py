@@ -2,19 +2,29 @@
 
 When a tweet lands in 10,000 home timelines at once, each socket's subscription would execute its
 document on the tweet and serialize the result: 10,000 executions of the same fields on the same
-row. A selection that reads nothing per viewer (``execution.plan.reads_per_viewer``) is compiled
-once per document, executed once per event (``Delivery.rendered`` keeps the result for every
-socket the batch answered) and serialized once; each socket adds only its operation's id.
+row. A selection is compiled once per document with the compiled-execution plan, and:
 
-Anything else (a selection with viewer state, a field the compiled path cannot read, a value it
-would answer with an error) goes the normal way: the resolver yields the value and strawberry
-executes the document for that socket.
+- if it reads nothing per viewer (``execution.plan.reads_per_viewer``), it is executed once per
+  event (``Delivery.rendered`` keeps the result for every socket the batch answered) and
+  serialized once;
+- if what it reads per viewer are values of sources that load many viewers at once
+  (``viewerHasLiked``, ``viewerIsFollowing`` ...: ``viewers_load_together``), the sockets the
+  event woke are batched: one run notes which per-viewer loads the selection makes, each is read
+  for all the batch's viewers in one statement, and the viewers are grouped by those values. Each
+  group is rendered once (a new tweet: usually one group).
+
+Each socket then adds only its operation's id. Anything else (viewer-dependent links such as
+``replyTo``, a field the compiled path cannot read, a value it would answer with an error) goes
+the normal way: the resolver yields the value and strawberry executes the document per socket.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,13 +34,42 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Ope
 
 from dataloaders import Loaders
 from dataloaders.live import Delivery
-from execution.plan import Fallback, Selection, Unplannable, compile_selection, reads_per_viewer
+from execution.fields import Source
+from execution.plan import (
+    Fallback,
+    Selection,
+    Unplannable,
+    compile_selection,
+    reads_per_viewer,
+    viewers_load_together,
+)
 from execution.run import execute_selection
 from schema.context import Context, Info
 from starling import metrics
 
+log = logging.getLogger(__name__)
+
 # (document, operation name, response key of the subscription field)
 SelectionKey = tuple[str, str | None, str]
+
+
+@dataclass(slots=True)
+class _Compiled:
+    selection: Selection
+    # Reads per-viewer values (viewerHasLiked, viewerIsFollowing ...): sockets are grouped by
+    # them and each group answered once; else one answer serves everyone.
+    per_viewer: bool
+
+
+class _ViewerBatch:
+    """The sockets asking for one event with one per-viewer selection in the same tick."""
+
+    def __init__(self) -> None:
+        self.viewers: dict[int, None] = {}
+        self.started = False
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.payloads: dict[int, str] = {}
+        self.task: asyncio.Task[None] | None = None
 
 
 class SharedRendering:
@@ -40,17 +79,18 @@ class SharedRendering:
         self.schema = schema
         self.maxsize = maxsize
         # None: looked at and not shareable (never looked at again while remembered).
-        self._selections: OrderedDict[SelectionKey, Selection | None] = OrderedDict()
+        self._selections: OrderedDict[SelectionKey, _Compiled | None] = OrderedDict()
 
     async def payload(self, info: Info, delivery: Delivery) -> str | None:
         """The ``next`` message's payload for ``delivery`` as JSON text, rendered once for every
-        socket with the same selection and variables; None when it cannot be shared."""
+        socket with the same selection, variables and per-viewer values; None when it cannot be
+        shared."""
         raw = info._raw_info
         key = _selection_key(raw)
         if key is None:
             return None
-        selection = self._selection(key, raw)
-        if selection is None:
+        compiled = self._selection(key, raw)
+        if compiled is None:
             return None
         # Typed as VariableValues; subscription events get the coerced dict.
         given = raw.variable_values
@@ -60,37 +100,64 @@ class SharedRendering:
         except TypeError:
             return None
         memo = (key, variables_key)
+        # The coerced values are all the plan reads (conditions, arguments).
+        variables = VariableValues({}, coerced)
+        if compiled.per_viewer:
+            return await self._grouped(info, delivery, compiled, key[2], variables, memo)
         rendering = delivery.rendered.get(memo)
         if rendering is None:
-            # The coerced values are all the plan reads (conditions, arguments).
-            variables = VariableValues({}, coerced)
             rendering = asyncio.ensure_future(
-                _render(selection, key[2], info.context, variables, delivery)
+                _render(compiled.selection, key[2], info.context, variables, delivery)
             )
             delivery.rendered[memo] = rendering
         # Shielded: one socket closing must not cancel what the others wait for.
         payload: str | None = await asyncio.shield(rendering)
         return payload
 
-    def _selection(self, key: SelectionKey, raw: Any) -> Selection | None:
+    async def _grouped(
+        self,
+        info: Info,
+        delivery: Delivery,
+        compiled: _Compiled,
+        response_key: str,
+        variables: VariableValues,
+        memo: Any,
+    ) -> str | None:
+        viewer_id = info.context.viewer_id
+        if viewer_id is None:
+            return None
+        batch = delivery.rendered.get(memo)
+        if batch is None or batch.started:
+            # Every socket the event woke asks in the ticks before the batch starts.
+            batch = delivery.rendered[memo] = _ViewerBatch()
+            asyncio.get_running_loop().call_soon(
+                _start, batch, compiled.selection, response_key, info.context, variables, delivery
+            )
+        batch.viewers[viewer_id] = None
+        await asyncio.shield(batch.done)
+        return batch.payloads.get(viewer_id)
+
+    def _selection(self, key: SelectionKey, raw: Any) -> _Compiled | None:
         if key in self._selections:
             self._selections.move_to_end(key)
             return self._selections[key]
         parent = raw.return_type
         if isinstance(parent, GraphQLNonNull):
             parent = parent.of_type
-        selection: Selection | None = None
+        found: _Compiled | None = None
         if isinstance(parent, GraphQLObjectType):
             try:
-                compiled = compile_selection(self.schema, raw.fragments, parent, raw.field_nodes)
+                selection = compile_selection(self.schema, raw.fragments, parent, raw.field_nodes)
             except Unplannable:
-                compiled = None
-            if compiled is not None and not reads_per_viewer(compiled):
-                selection = compiled
-        self._selections[key] = selection
+                selection = None
+            if selection is not None and not reads_per_viewer(selection):
+                found = _Compiled(selection, per_viewer=False)
+            elif selection is not None and viewers_load_together(selection):
+                found = _Compiled(selection, per_viewer=True)
+        self._selections[key] = found
         if len(self._selections) > self.maxsize:
             self._selections.popitem(last=False)
-        return selection
+        return found
 
 
 def _selection_key(raw: Any) -> SelectionKey | None:
@@ -115,6 +182,111 @@ async def _render(
         return orjson.dumps({"data": {response_key: data}}).decode()
     except (Fallback, TypeError):  # TypeError: text orjson will not write
         return None
+
+
+def _start(
+    batch: _ViewerBatch,
+    selection: Selection,
+    response_key: str,
+    asker: Context,
+    variables: VariableValues,
+    delivery: Delivery,
+) -> None:
+    batch.started = True
+    batch.task = asyncio.ensure_future(
+        _render_groups(batch, selection, response_key, asker, variables, delivery)
+    )
+
+
+async def _render_groups(
+    batch: _ViewerBatch,
+    selection: Selection,
+    response_key: str,
+    asker: Context,
+    variables: VariableValues,
+    delivery: Delivery,
+) -> None:
+    """Read every per-viewer value the selection needs for all the batch's viewers at once
+    (one statement a source), group the viewers by those values, render each group once."""
+    core = asker.core
+    viewers = list(batch.viewers)
+    try:
+        # A first run finds which per-viewer loads the selection makes, for which objects.
+        nobody = Context(core=core, loaders=Loaders(core, None))
+        probe = _Probe()
+        await execute_selection(selection, [delivery.tweet], nobody, variables, probe)
+        loaded = await asyncio.gather(
+            *(_for_viewers(source, nobody, viewers, parents) for source, parents in probe.calls)
+        )
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for viewer in viewers:
+            values = tuple(tuple(per_viewer[viewer]) for per_viewer in loaded)
+            groups.setdefault(values, []).append(viewer)
+        for values, members in groups.items():
+            member = members[0]
+            context = Context(core=core, loaders=Loaders(core, member), viewer_id=member)
+            replay = _Replay(probe.calls, values)
+            [data] = await execute_selection(
+                selection, [delivery.tweet], context, variables, replay
+            )
+            text = orjson.dumps({"data": {response_key: data}}).decode()
+            for viewer in members:
+                batch.payloads[viewer] = text
+    except (Fallback, TypeError):  # the sockets without a payload execute their own
+        pass
+    except Exception:
+        log.warning("grouped live rendering failed", exc_info=True)
+    finally:
+        batch.done.set_result(None)
+
+
+def _for_viewers(
+    source: Source, context: Context, viewers: list[int], parents: Sequence[Any]
+) -> Awaitable[Mapping[int, Sequence[Any]]]:
+    load = source.load_for_viewers
+    assert load is not None  # the probe refuses any other source
+    return load(context, viewers, parents)
+
+
+class _Probe:
+    """Notes each per-viewer load a run makes (answered as for nobody)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Source, Sequence[Any]]] = []
+
+    def load(
+        self, source: Any, context: Context, parents: Sequence[Any]
+    ) -> Awaitable[Sequence[Any]]:
+        if source.load_for_viewers is None:
+            raise Fallback(f"{source.name} cannot load for many viewers")
+        self.calls.append((source, list(parents)))
+        return source.load(context, parents)  # type: ignore[no-any-return]
+
+
+class _Replay:
+    """Answers a run's per-viewer loads, in the probe's order, with one group's values."""
+
+    def __init__(self, calls: list[tuple[Source, Sequence[Any]]], values: tuple[Any, ...]) -> None:
+        self.calls = calls
+        self.values = values
+        self.next = 0
+
+    def load(
+        self, source: Any, context: Context, parents: Sequence[Any]
+    ) -> Awaitable[Sequence[Any]]:
+        index = self.next
+        self.next += 1
+        if (
+            index >= len(self.calls)
+            or self.calls[index][0] is not source
+            or len(self.calls[index][1]) != len(parents)
+        ):
+            raise Fallback("the run made other per-viewer loads than the probe")
+        return _ready(self.values[index])
+
+
+async def _ready(values: Sequence[Any]) -> Sequence[Any]:
+    return values
 
 
 class OperationDelivery:

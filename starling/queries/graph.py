@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import ColumnElement, Select, and_, exists, select
 
-from starling.db import Database
+from starling.db import Database, Prepared
 from starling.models import Block, Follower, Following, FollowRequest, Mute, User
 from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
 from starling.queries.pagination import Page, PageRequest
@@ -15,26 +15,31 @@ from starling.records import USER_COLUMNS, UserRecord
 from starling.visibility import NO_RELATIONSHIP, Relationship, follows
 
 
-def _relationships() -> Select[Any]:
+def _relationships(viewer: ColumnElement[int], *leading: ColumnElement[Any]) -> Select[Any]:
     other = id_list(ids_param())
     return select(
+        *leading,
         other.c.id,
-        follows(VIEWER, other.c.id).label("viewer_follows"),
-        follows(other.c.id, VIEWER).label("follows_viewer"),
+        follows(viewer, other.c.id).label("viewer_follows"),
+        follows(other.c.id, viewer).label("follows_viewer"),
         exists()
-        .where(FollowRequest.target_id == other.c.id, FollowRequest.requester_id == VIEWER)
+        .where(FollowRequest.target_id == other.c.id, FollowRequest.requester_id == viewer)
         .label("follow_requested"),
         exists()
-        .where(Block.blocker_id == VIEWER, Block.blocked_id == other.c.id)
+        .where(Block.blocker_id == viewer, Block.blocked_id == other.c.id)
         .label("viewer_blocks"),
         exists()
-        .where(Block.blocker_id == other.c.id, Block.blocked_id == VIEWER)
+        .where(Block.blocker_id == other.c.id, Block.blocked_id == viewer)
         .label("blocks_viewer"),
-        exists().where(Mute.muter_id == VIEWER, Mute.muted_id == other.c.id).label("viewer_mutes"),
+        exists().where(Mute.muter_id == viewer, Mute.muted_id == other.c.id).label("viewer_mutes"),
     )
 
 
-_RELATIONSHIPS = _relationships()
+_RELATIONSHIPS = _relationships(VIEWER)
+_VIEWERS = id_list(ids_param("viewer_ids"))
+_RELATIONSHIPS_OF_VIEWERS = Prepared(
+    _relationships(_VIEWERS.c.id, _VIEWERS.c.id.label("viewer_id"))
+)
 
 
 async def relationships(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Relationship]:
@@ -52,6 +57,17 @@ async def relationships(db: Database, viewer_id: int, ids: Sequence[int]) -> lis
         for row in rows
     }
     return [by_id.get(i, NO_RELATIONSHIP) for i in ids]
+
+
+async def relationships_of(
+    db: Database, viewer_ids: Sequence[int], ids: Sequence[int]
+) -> dict[int, list[Relationship]]:
+    """``relationships`` for each of many viewers (live delivery): one statement."""
+    rows = await db.fetch(
+        _RELATIONSHIPS_OF_VIEWERS, {"viewer_ids": list(viewer_ids), "ids": list(ids)}
+    )
+    found = {(row[0], row[1]): Relationship(*row[2:]) for row in rows}
+    return {v: [found.get((v, i), NO_RELATIONSHIP) for i in ids] for v in viewer_ids}
 
 
 async def followers(db: Database, user_id: int, request: PageRequest) -> Page[UserRecord]:

@@ -78,26 +78,29 @@ _VERSIONS = (
 )
 
 
-def _viewer_states() -> Select[Any]:
+def _viewer_states(viewer: ColumnElement[int], *leading: ColumnElement[Any]) -> Select[Any]:
     wanted = id_list(ids_param())
     retweet = Tweet.__table__.alias("viewer_retweet")
     return select(
+        *leading,
         wanted.c.id,
-        exists().where(Like.tweet_id == wanted.c.id, Like.user_id == VIEWER).label("liked"),
+        exists().where(Like.tweet_id == wanted.c.id, Like.user_id == viewer).label("liked"),
         exists()
         .where(
             retweet.c.retweet_of_tweet_id == wanted.c.id,
-            retweet.c.author_id == VIEWER,
+            retweet.c.author_id == viewer,
             retweet.c.deleted_at.is_(None),
         )
         .label("retweeted"),
         exists()
-        .where(Bookmark.tweet_id == wanted.c.id, Bookmark.user_id == VIEWER)
+        .where(Bookmark.tweet_id == wanted.c.id, Bookmark.user_id == viewer)
         .label("bookmarked"),
     )
 
 
-_VIEWER_STATES = Prepared(_viewer_states())
+_VIEWER_STATES = Prepared(_viewer_states(VIEWER))
+_VIEWERS = id_list(ids_param("viewer_ids"))
+_STATES_OF_VIEWERS = Prepared(_viewer_states(_VIEWERS.c.id, _VIEWERS.c.id.label("viewer_id")))
 
 
 async def visible_tweets_by_ids(
@@ -147,6 +150,15 @@ async def viewer_tweet_states(
     rows = await db.fetch(_VIEWER_STATES, {"ids": list(ids), "viewer_id": viewer_id})
     by_id = {row[0]: TweetViewerState(row[1], row[2], row[3]) for row in rows}
     return [by_id.get(i, TweetViewerState()) for i in ids]
+
+
+async def viewer_tweet_states_of(
+    db: Database, viewer_ids: Sequence[int], ids: Sequence[int]
+) -> dict[int, list[TweetViewerState]]:
+    """``viewer_tweet_states`` for each of many viewers (live delivery): one statement."""
+    rows = await db.fetch(_STATES_OF_VIEWERS, {"viewer_ids": list(viewer_ids), "ids": list(ids)})
+    found = {(row[0], row[1]): TweetViewerState(row[2], row[3], row[4]) for row in rows}
+    return {v: [found.get((v, i), TweetViewerState()) for i in ids] for v in viewer_ids}
 
 
 def _page_parts() -> Prepared:

@@ -220,7 +220,13 @@ LIVE_DOCUMENTS: list[tuple[str, dict[str, Any], bool]] = [
         {"full": True},
         True,
     ),
-    ("subscription { homeTimeline { id viewerHasLiked author { viewerIsFollowing } } }", {}, False),
+    # Per-viewer values: sockets grouped by them, each group rendered once.
+    (
+        "subscription { homeTimeline { id viewerHasLiked viewerHasBookmarked author { username "
+        "viewerIsFollowing followsViewer viewerIsMuting } } }",
+        {},
+        True,
+    ),
     ("subscription { homeTimeline { id conversationId replyTo { id } quoted { id } } }", {}, False),
 ]
 
@@ -228,35 +234,41 @@ LIVE_DOCUMENTS: list[tuple[str, dict[str, Any], bool]] = [
 async def test_live_messages_rendered_once_equal_the_per_socket_execution(
     cluster: Cluster, test_settings: Settings
 ) -> None:
-    """graphql-transport-ws sockets share one rendering of an event where the selection reads
-    nothing per viewer; graphql-ws (legacy) executes the document per socket. Both must send the
-    same message, keys in the same order."""
+    """graphql-transport-ws sockets share one rendering of an event (per group of equal
+    per-viewer values); graphql-ws (legacy) executes the document per socket. Both must send
+    each reader the same message, keys in the same order."""
     author_token, author_id = await register(cluster.http(0), "differ")
     readers = [await register(cluster.http(1), f"differ{i}") for i in range(2)]
     for token, _ in readers:
         await act(cluster.http(1), token, "followUser", author_id)
-    opened: list[tuple[str, Subscription]] = []
+    # The readers differ in one per-viewer value: the author follows only the first.
+    await act(cluster.http(0), author_token, "followUser", readers[0][1])
+    opened: list[tuple[tuple[str, str], Subscription]] = []
     for query, variables, _ in LIVE_DOCUMENTS:
         for protocol in PROTOCOLS:
             for token, _ in readers:
                 subscription = Subscription(cluster.ws(1), protocol, token)
                 await subscription.connect()
                 await subscription.subscribe(query, variables)
-                opened.append((query, subscription))
+                opened.append(((query, token), subscription))
     for _, reader_id in readers:
         await wait_present(test_settings, reader_id)
     shared_before = await live_shared_messages(cluster.http(1))
 
     tweet_id = await post(cluster.http(0), author_token, "live #once for @differ0 and #all")
-    messages: dict[str, list[str]] = {}
-    for query, subscription in opened:
+    messages: dict[tuple[str, str], list[str]] = {}
+    for query_and_reader, subscription in opened:
         data = data_of(await subscription.next(timeout=5))
-        messages.setdefault(query, []).append(json.dumps(data))
+        messages.setdefault(query_and_reader, []).append(json.dumps(data))
         await subscription.close()
 
-    for query, sent in messages.items():
-        assert len(set(sent)) == 1, (query, sent)
+    for query_and_reader, sent in messages.items():
+        assert len(set(sent)) == 1, (query_and_reader, sent)
         assert tweet_id in sent[0]
+    grouped = LIVE_DOCUMENTS[3][0]
+    first, second = (json.loads(messages[grouped, token][0]) for token, _ in readers)
+    assert first["homeTimeline"]["author"]["followsViewer"] is True
+    assert second["homeTimeline"]["author"]["followsViewer"] is False
     shareable = sum(1 for *_, shared in LIVE_DOCUMENTS if shared)
     assert await live_shared_messages(cluster.http(1)) - shared_before == shareable * len(readers)
 
