@@ -21,9 +21,10 @@ the normal way: the resolver yields the value and strawberry executes the docume
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,9 +131,16 @@ class SharedRendering:
         if batch is None or batch.started:
             # Every socket the event woke asks in the ticks before the batch starts.
             batch = delivery.rendered[memo] = _ViewerBatch()
-            asyncio.get_running_loop().call_soon(
-                _start, batch, compiled.selection, response_key, info.context, variables, delivery
+            render = functools.partial(
+                _render_groups,
+                batch,
+                compiled.selection,
+                response_key,
+                info.context,
+                variables,
+                delivery,
             )
+            asyncio.get_running_loop().call_soon(_start, batch, render)
         batch.viewers[viewer_id] = None
         await asyncio.shield(batch.done)
         return batch.payloads.get(viewer_id)
@@ -184,18 +192,9 @@ async def _render(
         return None
 
 
-def _start(
-    batch: _ViewerBatch,
-    selection: Selection,
-    response_key: str,
-    asker: Context,
-    variables: VariableValues,
-    delivery: Delivery,
-) -> None:
+def _start(batch: _ViewerBatch, render: Callable[[], Awaitable[None]]) -> None:
     batch.started = True
-    batch.task = asyncio.ensure_future(
-        _render_groups(batch, selection, response_key, asker, variables, delivery)
-    )
+    batch.task = asyncio.ensure_future(render())
 
 
 async def _render_groups(

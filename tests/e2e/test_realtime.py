@@ -136,14 +136,19 @@ async def wait_present(settings: Settings, user_global_id: str) -> None:
         await redis.aclose()
 
 
+async def author_and_follower(cluster: Cluster, author: str, reader: str) -> tuple[str, str, str]:
+    """An author registered on process A and a follower on B: tokens, and the follower's id."""
+    author_token, author_id = await register(cluster.http(0), author)
+    reader_token, reader_id = await register(cluster.http(1), reader)
+    await act(cluster.http(1), reader_token, "followUser", author_id)
+    return author_token, reader_token, reader_id
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_tweet_posted_on_a_reaches_a_follower_on_b(
     cluster: Cluster, test_settings: Settings, protocol: str
 ) -> None:
-    author_token, author_id = await register(cluster.http(0), "author")
-    reader_token, reader_id = await register(cluster.http(1), "reader")
-    await act(cluster.http(1), reader_token, "followUser", author_id)
-
+    author_token, reader_token, reader_id = await author_and_follower(cluster, "author", "reader")
     subscription = Subscription(cluster.ws(1), protocol, reader_token)
     assert (await subscription.connect())["type"] == "connection_ack"
     await subscription.subscribe(HOME_SUB)
@@ -166,9 +171,9 @@ async def test_the_graphql_ws_javascript_client_receives_live_tweets(
     cluster: Cluster, test_settings: Settings, node_packages: Path
 ) -> None:
     """graphql-ws, the client Apollo, urql and Relay use, parses only text frames."""
-    author_token, author_id = await register(cluster.http(0), "jsauthor")
-    reader_token, reader_id = await register(cluster.http(1), "jsreader")
-    await act(cluster.http(1), reader_token, "followUser", author_id)
+    author_token, reader_token, reader_id = await author_and_follower(
+        cluster, "jsauthor", "jsreader"
+    )
     node = await asyncio.create_subprocess_exec(
         "node",
         str(node_packages / "subscribe.cjs"),
