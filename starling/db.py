@@ -103,20 +103,23 @@ class Database:
 
     async def fetch(self, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
         """Rows (``asyncpg.Record``: by position or ``row["name"]``) of a prepared read, through
-        the same pool and replica as ``rows``."""
+        the same pool and replica as ``rows``. The pool's raw connection, not a SQLAlchemy
+        ``Connection``: asyncpg runs the statement alone (autocommit), and the checkout, reset
+        and checkin a Connection adds cost a third of a short read (375 -> 250 us)."""
         arguments = prepared.arguments(params)
-        async with self._read_engine.connect() as connection:
-            sync = connection.sync_connection
-            assert sync is not None
-            if sync._has_events or sync.engine._has_events:
-                # Statement listeners (the N+1 tests count statements) hear these too.
-                sync.dispatch.before_cursor_execute(
-                    sync, None, prepared.sql, arguments, None, False
-                )
-            raw = await connection.get_raw_connection()
-            return await raw.driver_connection.fetch(  # type: ignore[no-any-return,union-attr]
+        engine = self._read_engine
+        if engine.sync_engine._has_events:
+            # Statement listeners (the N+1 tests) hear these too.
+            engine.sync_engine.dispatch.before_cursor_execute(
+                None, None, prepared.sql, arguments, None, False
+            )
+        connection = await engine.raw_connection()
+        try:
+            return await connection.driver_connection.fetch(  # type: ignore[no-any-return,union-attr]
                 prepared.sql, *arguments
             )
+        finally:
+            connection.close()
 
     async def rows_planned_for_values(
         self, statement: Executable, params: Mapping[str, Any] | None = None
