@@ -115,11 +115,20 @@ class Database:
             )
         connection = await engine.raw_connection()
         try:
-            return await connection.driver_connection.fetch(  # type: ignore[no-any-return,union-attr]
+            rows: list[Any] = await connection.driver_connection.fetch(  # type: ignore[union-attr]
                 prepared.sql, *arguments
             )
-        finally:
-            connection.close()
+        except BaseException as error:
+            if isinstance(error, Exception):  # the statement failed; the connection is sound
+                connection.close()
+            else:
+                # Cancelled mid-exchange (a read-ahead dropped, a request timed out): the
+                # server may be left holding the statement's locks while it waits for the rest
+                # of it (a TRUNCATE then waits forever), so the connection is closed, not reused.
+                connection.invalidate()
+            raise
+        connection.close()
+        return rows
 
     async def rows_planned_for_values(
         self, statement: Executable, params: Mapping[str, Any] | None = None
