@@ -181,10 +181,14 @@ HASHTAGS = Source("hashtags", _hashtags)
 MENTIONS = Source("mentions", _mentions)
 VELOCITIES = Source("velocities", _velocities)
 CONVERSATION_IDS = Source("conversation_ids", _conversation_ids, per_viewer=True)
-RELATIONSHIPS = Source("relationships", _relationships, True, _viewers_relationships)
+RELATIONSHIPS = Source(
+    "relationships", _relationships, per_viewer=True, load_for_viewers=_viewers_relationships
+)
 EMAILS = Source("emails", _emails, per_viewer=True)
 TWEET_COUNTS = Source("tweet_counts", _tweet_counts)
-VIEWER_STATES = Source("viewer_states", _viewer_states, True, _viewers_states)
+VIEWER_STATES = Source(
+    "viewer_states", _viewer_states, per_viewer=True, load_for_viewers=_viewers_states
+)
 AUTHORS = Source("authors", _authors)
 USER_COUNTS = Source("user_counts", _user_counts)
 

@@ -58,13 +58,8 @@ async def execute(plan: Plan, context: Context, variables: VariableValues) -> Ex
     """The response's ``data``. Raises Fallback for anything graphql-core would answer with an
     error (and for any failure at all: the normal path then runs and reports it)."""
     tally = _Tally()
-    try:
-        data = (await _run_selection(plan.root, [None], context, variables, tally))[0]
-        return Executed(data, tally.objects)
-    except Fallback:
-        raise
-    except (GraphQLError, Exception) as error:
-        raise Fallback(repr(error)) from error
+    [data] = await _falling_back(_run_selection(plan.root, [None], context, variables, tally))
+    return Executed(data, tally.objects)
 
 
 async def execute_selection(
@@ -76,8 +71,15 @@ async def execute_selection(
 ) -> list[dict[str, Any]]:
     """``selection`` completed on each of ``parents`` (a subscription's events), per-viewer
     sources read through ``viewer_values`` when given; Fallback as for ``execute``."""
+    return await _falling_back(
+        _run_selection(selection, parents, context, variables, _Tally(viewer_values))
+    )
+
+
+async def _falling_back(run: Awaitable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Any failure of a run as Fallback: the normal path then runs and reports it."""
     try:
-        return await _run_selection(selection, parents, context, variables, _Tally(viewer_values))
+        return await run
     except Fallback:
         raise
     except (GraphQLError, Exception) as error:

@@ -118,14 +118,14 @@ class Database:
             rows: list[Any] = await connection.driver_connection.fetch(  # type: ignore[union-attr]
                 prepared.sql, *arguments
             )
-        except BaseException as error:
-            if isinstance(error, Exception):  # the statement failed; the connection is sound
-                connection.close()
-            else:
-                # Cancelled mid-exchange (a read-ahead dropped, a request timed out): the
-                # server may be left holding the statement's locks while it waits for the rest
-                # of it (a TRUNCATE then waits forever), so the connection is closed, not reused.
-                connection.invalidate()
+        except Exception:  # the statement failed; the connection is sound
+            connection.close()
+            raise
+        except BaseException:
+            # Cancelled mid-exchange (a read-ahead dropped, a request timed out): the server may
+            # be left holding the statement's locks while it waits for the rest of it (a
+            # TRUNCATE then waits forever), so the connection is closed, not reused.
+            connection.invalidate()
             raise
         connection.close()
         return rows

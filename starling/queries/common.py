@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, Self, TypeVar
 
@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from starling.db import Database
+from starling.db import Database, Prepared
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
 
 
@@ -29,6 +29,7 @@ class Readable(Protocol):
 
 
 R = TypeVar("R", bound=Readable)
+T = TypeVar("T")
 
 
 def ids_param(name: str = "ids") -> BindParameter[Sequence[int]]:
@@ -45,6 +46,29 @@ VIEWER = bindparam("viewer_id", type_=BigInteger)
 def id_list(ids: BindParameter[Sequence[int]]) -> TableValuedAlias:
     """``unnest(:ids) AS ids(id)``: one row per requested id, for per-id EXISTS columns."""
     return func.unnest(ids).table_valued("id").render_derived()
+
+
+def for_many_viewers(
+    build: Callable[..., Select[Any]],
+) -> Prepared:
+    """A per-viewer statement ``build(viewer, *leading)`` asked for many viewers at once: one
+    row per (viewer, id), the viewer's id first (what ``fetch_for_viewers`` reads)."""
+    viewers = id_list(ids_param("viewer_ids"))
+    return Prepared(build(viewers.c.id, viewers.c.id.label("viewer_id")))
+
+
+async def fetch_for_viewers(
+    db: Database,
+    prepared: Prepared,
+    viewer_ids: Sequence[int],
+    ids: Sequence[int],
+    make: Callable[..., T],
+    default: T,
+) -> dict[int, list[T]]:
+    """Each viewer's values for ``ids``, in order, from a ``for_many_viewers`` statement."""
+    rows = await db.fetch(prepared, {"viewer_ids": list(viewer_ids), "ids": list(ids)})
+    found = {(row[0], row[1]): make(*row[2:]) for row in rows}
+    return {v: [found.get((v, i), default) for i in ids] for v in viewer_ids}
 
 
 async def newest_first_by_time(

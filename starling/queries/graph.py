@@ -7,9 +7,16 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, select
 
-from starling.db import Database, Prepared
+from starling.db import Database
 from starling.models import Block, Follower, Following, FollowRequest, Mute, User
-from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
+from starling.queries.common import (
+    VIEWER,
+    fetch_for_viewers,
+    for_many_viewers,
+    id_list,
+    ids_param,
+    newest_first_by_time,
+)
 from starling.queries.pagination import Page, PageRequest
 from starling.records import USER_COLUMNS, UserRecord
 from starling.visibility import NO_RELATIONSHIP, Relationship, follows
@@ -36,10 +43,7 @@ def _relationships(viewer: ColumnElement[int], *leading: ColumnElement[Any]) -> 
 
 
 _RELATIONSHIPS = _relationships(VIEWER)
-_VIEWERS = id_list(ids_param("viewer_ids"))
-_RELATIONSHIPS_OF_VIEWERS = Prepared(
-    _relationships(_VIEWERS.c.id, _VIEWERS.c.id.label("viewer_id"))
-)
+_RELATIONSHIPS_OF_VIEWERS = for_many_viewers(_relationships)
 
 
 async def relationships(db: Database, viewer_id: int, ids: Sequence[int]) -> list[Relationship]:
@@ -63,11 +67,9 @@ async def relationships_of(
     db: Database, viewer_ids: Sequence[int], ids: Sequence[int]
 ) -> dict[int, list[Relationship]]:
     """``relationships`` for each of many viewers (live delivery): one statement."""
-    rows = await db.fetch(
-        _RELATIONSHIPS_OF_VIEWERS, {"viewer_ids": list(viewer_ids), "ids": list(ids)}
+    return await fetch_for_viewers(
+        db, _RELATIONSHIPS_OF_VIEWERS, viewer_ids, ids, Relationship, NO_RELATIONSHIP
     )
-    found = {(row[0], row[1]): Relationship(*row[2:]) for row in rows}
-    return {v: [found.get((v, i), NO_RELATIONSHIP) for i in ids] for v in viewer_ids}
 
 
 async def followers(db: Database, user_id: int, request: PageRequest) -> Page[UserRecord]:

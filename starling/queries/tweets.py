@@ -23,7 +23,14 @@ from starling.models import (
     TweetVersion,
     User,
 )
-from starling.queries.common import VIEWER, id_list, ids_param, newest_first_by_time
+from starling.queries.common import (
+    VIEWER,
+    fetch_for_viewers,
+    for_many_viewers,
+    id_list,
+    ids_param,
+    newest_first_by_time,
+)
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
 from starling.records import (
     TWEET_COLUMNS,
@@ -99,8 +106,7 @@ def _viewer_states(viewer: ColumnElement[int], *leading: ColumnElement[Any]) -> 
 
 
 _VIEWER_STATES = Prepared(_viewer_states(VIEWER))
-_VIEWERS = id_list(ids_param("viewer_ids"))
-_STATES_OF_VIEWERS = Prepared(_viewer_states(_VIEWERS.c.id, _VIEWERS.c.id.label("viewer_id")))
+_STATES_OF_VIEWERS = for_many_viewers(_viewer_states)
 
 
 async def visible_tweets_by_ids(
@@ -156,9 +162,9 @@ async def viewer_tweet_states_of(
     db: Database, viewer_ids: Sequence[int], ids: Sequence[int]
 ) -> dict[int, list[TweetViewerState]]:
     """``viewer_tweet_states`` for each of many viewers (live delivery): one statement."""
-    rows = await db.fetch(_STATES_OF_VIEWERS, {"viewer_ids": list(viewer_ids), "ids": list(ids)})
-    found = {(row[0], row[1]): TweetViewerState(row[2], row[3], row[4]) for row in rows}
-    return {v: [found.get((v, i), TweetViewerState()) for i in ids] for v in viewer_ids}
+    return await fetch_for_viewers(
+        db, _STATES_OF_VIEWERS, viewer_ids, ids, TweetViewerState, TweetViewerState()
+    )
 
 
 def _page_parts() -> Prepared:
