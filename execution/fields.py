@@ -21,12 +21,10 @@ from starling.queries import graph as graph_queries
 from starling.queries import tweets as tweet_queries
 from starling.queries import users as user_queries
 from starling.queries.pagination import Page, encode_cursor, page_request
-from starling.queries.tweets import TweetViewerState
+from starling.queries.tweets import PageParts, TweetViewerState
 from starling.records import TweetRecord, UserRecord
 from starling.services import home_timeline
 from starling.visibility import NO_RELATIONSHIP
-
-BatchFn = Callable[[Context, Sequence[Any], Mapping[str, Any]], Awaitable[Sequence[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +52,35 @@ class SourceGroup:
     members: tuple[Source, ...]
     # One tuple a parent, its values in the order of ``members``.
     load: Callable[[Context, Sequence[Any]], Awaitable[Sequence[tuple[Any, ...]]]]
+
+
+class Known:
+    """Values of sources that a batch read along with its own (a profile page's statement also
+    reads its tweets' authors, counts and viewer state): the level that wants them takes them
+    from here instead of reading them again. One per run, keyed by source and object id."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[str, dict[int, Any]] = {}
+
+    def add(self, source: Source, objects: Sequence[Any], values: Sequence[Any]) -> None:
+        known = self._values.setdefault(source.name, {})
+        for item, value in zip(objects, values, strict=True):
+            known[item.id] = value
+
+    def take(self, source: Source, parents: Sequence[Any]) -> list[Any] | None:
+        """The source's value for each parent, if every one is known."""
+        known = self._values.get(source.name)
+        if known is None:
+            return None
+        try:
+            return [known[parent.id] for parent in parents]
+        except KeyError:
+            return None
+
+
+BatchFn = Callable[[Context, Sequence[Any], Mapping[str, Any], Known], Awaitable[Sequence[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,24 +226,35 @@ async def _tweet_page_parts(
     return await tweet_queries.tweet_page_parts(context.core.db, context.viewer_id, tweets)
 
 
-GROUPS = (SourceGroup((AUTHORS, TWEET_COUNTS, VIEWER_STATES), _tweet_page_parts),)
+PAGE_PARTS = SourceGroup((AUTHORS, TWEET_COUNTS, VIEWER_STATES), _tweet_page_parts)
+GROUPS = (PAGE_PARTS,)
 
 
 # --- fields with arguments ---------------------------------------------------------------------
 
 
+def _know_page_parts(
+    known: Known, tweets: Sequence[TweetRecord], parts: Sequence[PageParts]
+) -> None:
+    """Parts a page's statement read with its tweets: the tweets' level takes them from here."""
+    for position, source in enumerate(PAGE_PARTS.members):
+        known.add(source, tweets, [part[position] for part in parts])
+
+
 async def _home_timeline(
-    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+    context: Context, parents: Sequence[None], args: Mapping[str, Any], known: Known
 ) -> list[Connection]:
     viewer_id = context.require_viewer()
+    parts: dict[int, PageParts] = {}
     page = await home_timeline.read(
-        context.core, viewer_id, page_request(args.get("first"), args.get("after"))
+        context.core, viewer_id, page_request(args.get("first"), args.get("after")), parts
     )
+    _know_page_parts(known, page.items, [parts[tweet.id] for tweet in page.items])
     return [Connection.of(page)]
 
 
 async def _bookmarks(
-    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+    context: Context, parents: Sequence[None], args: Mapping[str, Any], known: Known
 ) -> list[Connection]:
     viewer_id = context.require_viewer()
     page = await tweet_queries.bookmarked_tweets(
@@ -226,14 +264,19 @@ async def _bookmarks(
 
 
 async def _user(
-    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+    context: Context, parents: Sequence[None], args: Mapping[str, Any], known: Known
 ) -> list[UserRecord | None]:
     name = args["username"].strip().lstrip("@")
-    return list(await user_queries.users_by_usernames(context.core.db, [name]))
+    [found] = await user_queries.users_with_counts_by_usernames(context.core.db, [name])
+    if found is None:
+        return [None]
+    user, counts = found
+    known.add(USER_COUNTS, [user], [counts])
+    return [user]
 
 
 async def _viewer(
-    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+    context: Context, parents: Sequence[None], args: Mapping[str, Any], known: Known
 ) -> list[UserRecord | None]:
     if context.viewer_id is None:
         return [None]
@@ -241,7 +284,7 @@ async def _viewer(
 
 
 async def _tweet(
-    context: Context, parents: Sequence[None], args: Mapping[str, Any]
+    context: Context, parents: Sequence[None], args: Mapping[str, Any], known: Known
 ) -> list[TweetRecord | None]:
     tweet_id = db_id_of(args["id"], "Tweet")
     if tweet_id is None:
@@ -252,21 +295,22 @@ async def _tweet(
 
 
 async def _profile_tweets(
-    context: Context, users: Sequence[UserRecord], args: Mapping[str, Any]
+    context: Context, users: Sequence[UserRecord], args: Mapping[str, Any], known: Known
 ) -> list[Connection]:
     request = page_request(args.get("first"), args.get("after"))
     pages = []
     for user in users:  # a profile shows one user; a list of users pages each
-        page = await tweet_queries.profile_tweets(
+        page, parts = await tweet_queries.profile_tweets_with_parts(
             context.core.db, context.viewer_id, user.id, args["includeReplies"], request
         )
+        _know_page_parts(known, page.items, parts)
         pages.append(Connection.of(page))
     return pages
 
 
 def _visible_tweets(get_id: Callable[[TweetRecord], int | None]) -> Reader:
     async def load(
-        context: Context, tweets: Sequence[TweetRecord], args: Mapping[str, Any]
+        context: Context, tweets: Sequence[TweetRecord], args: Mapping[str, Any], known: Known
     ) -> list[TweetRecord | None]:
         wanted = [get_id(t) for t in tweets]
         ids = sorted({i for i in wanted if i is not None})

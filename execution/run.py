@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from graphql import GraphQLError, GraphQLSchema
 from graphql.execution.values import VariableValues, get_variable_values
 
-from execution.fields import GROUPS, Source, SourceGroup
+from execution.fields import GROUPS, Known, Source, SourceGroup
 from execution.plan import Fallback, FieldPlan, Plan, Selection
 from schema.context import Context
 
@@ -47,11 +47,12 @@ class ViewerValues(Protocol):
 
 
 class _Tally:
-    __slots__ = ("objects", "viewer_values")
+    __slots__ = ("known", "objects", "viewer_values")
 
     def __init__(self, viewer_values: ViewerValues | None = None) -> None:
         self.objects = 0
         self.viewer_values = viewer_values
+        self.known = Known()
 
 
 async def execute(plan: Plan, context: Context, variables: VariableValues) -> Executed:
@@ -109,13 +110,19 @@ async def _run_selection(
         if reader.source is not None:
             wanted.setdefault(reader.source.name, reader.source)
         elif reader.batch is not None:
-            reads[index] = reader.batch(context, parents, field.arguments(variables))
+            reads[index] = reader.batch(context, parents, field.arguments(variables), tally.known)
     viewer_values = tally.viewer_values
     if viewer_values is not None:
         for name, source in list(wanted.items()):
             if source.per_viewer:
                 reads[name] = viewer_values.load(source, context, parents)
                 del wanted[name]
+    loaded: dict[Any, Any] = {}
+    for name, source in list(wanted.items()):
+        known = tally.known.take(source, parents)
+        if known is not None:
+            loaded[name] = known
+            del wanted[name]
     for group in GROUPS:
         if sum(member.name in wanted for member in group.members) >= 2:
             reads[group] = group.load(context, parents)
@@ -123,7 +130,6 @@ async def _run_selection(
                 wanted.pop(member.name, None)
     for name, source in wanted.items():
         reads[name] = source.load(context, parents)
-    loaded: dict[Any, Any] = {}
     if reads:
         pending = list(reads.values())
         done = await asyncio.gather(*pending) if len(pending) > 1 else [await pending[0]]

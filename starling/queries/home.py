@@ -13,6 +13,7 @@ from starling import ids
 from starling.db import Database, Prepared
 from starling.models import Follower, Following, Tweet, User
 from starling.queries.common import VIEWER, id_list, ids_param
+from starling.queries.tweets import PageParts, tweets_with_parts, with_page_parts
 from starling.records import TWEET_COLUMNS, TweetRecord
 from starling.storage.timelines import Entry
 from starling.visibility import follows, not_muted, tweet_visible
@@ -28,17 +29,26 @@ def in_home_of(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     )
 
 
-_HOME_TWEETS_BY_IDS = Prepared(
-    select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()), in_home_of(VIEWER))
-)
+_HOME_TWEETS = select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()), in_home_of(VIEWER))
+_HOME_TWEETS_BY_IDS = Prepared(_HOME_TWEETS)
+_HOME_TWEETS_WITH_PARTS = with_page_parts(_HOME_TWEETS)
 
 
-async def home_tweets_by_ids(db: Database, viewer_id: int, ids: Sequence[int]) -> list[TweetRecord]:
-    """The tweets among ``ids`` that belong in the viewer's home timeline, in the order given."""
+async def home_tweets_by_ids(
+    db: Database, viewer_id: int, ids: Sequence[int], parts: dict[int, PageParts] | None = None
+) -> list[TweetRecord]:
+    """The tweets among ``ids`` that belong in the viewer's home timeline, in the order given.
+    With ``parts``, each one's ``tweet_page_parts`` are read by the same statement into it."""
     if not ids:
         return []
-    rows = await db.fetch(_HOME_TWEETS_BY_IDS, {"ids": list(ids), "viewer_id": viewer_id})
-    by_id = {row[0]: TweetRecord.of_values(row) for row in rows}
+    params = {"ids": list(ids), "viewer_id": viewer_id}
+    if parts is None:
+        rows = await db.fetch(_HOME_TWEETS_BY_IDS, params)
+        by_id = {row[0]: TweetRecord.of_values(row) for row in rows}
+    else:
+        tweets, their_parts = tweets_with_parts(await db.fetch(_HOME_TWEETS_WITH_PARTS, params))
+        by_id = {tweet.id: tweet for tweet in tweets}
+        parts.update((tweet.id, part) for tweet, part in zip(tweets, their_parts, strict=True))
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -78,7 +88,11 @@ FIRST_WINDOW = timedelta(days=1)
 
 
 async def home_tweets_from_postgres(
-    db: Database, viewer_id: int, before: int | None, limit: int
+    db: Database,
+    viewer_id: int,
+    before: int | None,
+    limit: int,
+    parts: dict[int, PageParts] | None = None,
 ) -> list[TweetRecord]:
     """Fan-out on read: the newest tweets of the viewer and everyone they follow.
 
@@ -101,7 +115,7 @@ async def home_tweets_from_postgres(
                 _CANDIDATES, {"authors": authors, "low": low, "high": high, "limit": limit}
             )
         ]
-        found += await home_tweets_by_ids(db, viewer_id, candidates)
+        found += await home_tweets_by_ids(db, viewer_id, candidates, parts)
         if len(candidates) == limit:
             high = candidates[-1]  # the window holds more: continue below the last one
         else:

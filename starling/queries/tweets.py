@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, exists, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    FromClause,
+    Select,
+    any_,
+    bindparam,
+    exists,
+    select,
+)
 
 from starling.db import Database, Prepared
 from starling.models import (
@@ -85,24 +94,29 @@ _VERSIONS = (
 )
 
 
-def _viewer_states(viewer: ColumnElement[int], *leading: ColumnElement[Any]) -> Select[Any]:
-    wanted = id_list(ids_param())
+def _viewer_state_columns(
+    tweet_id: ColumnElement[int], viewer: ColumnElement[int]
+) -> list[ColumnElement[bool]]:
+    """Whether ``viewer`` liked, retweeted and bookmarked the tweet ``tweet_id`` names."""
     retweet = Tweet.__table__.alias("viewer_retweet")
-    return select(
-        *leading,
-        wanted.c.id,
-        exists().where(Like.tweet_id == wanted.c.id, Like.user_id == viewer).label("liked"),
+    return [
+        exists().where(Like.tweet_id == tweet_id, Like.user_id == viewer).label("liked"),
         exists()
         .where(
-            retweet.c.retweet_of_tweet_id == wanted.c.id,
+            retweet.c.retweet_of_tweet_id == tweet_id,
             retweet.c.author_id == viewer,
             retweet.c.deleted_at.is_(None),
         )
         .label("retweeted"),
         exists()
-        .where(Bookmark.tweet_id == wanted.c.id, Bookmark.user_id == viewer)
+        .where(Bookmark.tweet_id == tweet_id, Bookmark.user_id == viewer)
         .label("bookmarked"),
-    )
+    ]
+
+
+def _viewer_states(viewer: ColumnElement[int], *leading: ColumnElement[Any]) -> Select[Any]:
+    wanted = id_list(ids_param())
+    return select(*leading, wanted.c.id, *_viewer_state_columns(wanted.c.id, viewer))
 
 
 _VIEWER_STATES = Prepared(_viewer_states(VIEWER))
@@ -167,57 +181,66 @@ async def viewer_tweet_states_of(
     )
 
 
-def _page_parts() -> Prepared:
-    user_columns = ", ".join(f"u.{name}" for name in UserRecord._names)
-    counts = ", ".join(
-        f"CASE WHEN s.tweet_id IS NULL THEN 0 ELSE s.{f} + p.{f} END AS {f}"
-        for f in counters.TWEET_FIELDS
+PageParts = tuple[UserRecord | None, TweetCounts, TweetViewerState]
+
+
+def _with_page_parts(tweets: FromClause, *leading: ColumnElement[Any]) -> Select[Any]:
+    """``leading``, then each tweet's author, counts (stored plus pending) and the viewer's
+    state (what ``read_page_parts`` reads), for the rows of ``tweets`` (a table or a page)."""
+    joined, counts = counters.with_live_counts(
+        "tweet", tweets.outerjoin(User, User.id == tweets.c.author_id), tweets.c.id
     )
-    return Prepared(
-        text(
-            f"""SELECT t.id, {user_columns}, {counts},
-  EXISTS (SELECT 1 FROM likes l WHERE l.tweet_id = t.id AND l.user_id = :viewer_id) AS liked,
-  EXISTS (SELECT 1 FROM tweets r WHERE r.retweet_of_tweet_id = t.id
-    AND r.author_id = :viewer_id AND r.deleted_at IS NULL) AS retweeted,
-  EXISTS (SELECT 1 FROM bookmarks b WHERE b.tweet_id = t.id AND b.user_id = :viewer_id)
-    AS bookmarked
-FROM tweets t
-JOIN users u ON u.id = t.author_id
-LEFT JOIN tweet_stats s ON s.tweet_id = t.id
-CROSS JOIN LATERAL (SELECT {counters.field_sums_sql("tweet")} FROM counter_deltas d
-  WHERE d.kind = 'tweet' AND d.object_id = t.id) p
-WHERE t.id = ANY(:ids)"""
-        )
+    return select(
+        *leading, *USER_COLUMNS, *counts, *_viewer_state_columns(tweets.c.id, VIEWER)
+    ).select_from(joined)
+
+
+def _read_page_parts(values: Sequence[Any]) -> PageParts:
+    """One tweet's parts from the columns ``_with_page_parts`` adds, in order."""
+    if values[0] is None:  # no author: nothing to show beside it
+        return None, TweetCounts(), TweetViewerState()
+    return (
+        UserRecord.of_values(values[:_USER_FIELDS]),
+        TweetCounts(*values[_USER_FIELDS:_COUNTS_END]),
+        TweetViewerState(*values[_COUNTS_END:]),
     )
 
 
-_PAGE_PARTS = _page_parts()
+_PAGE_TWEETS = Tweet.__table__.alias("page_tweet")
+_PAGE_PARTS = Prepared(
+    _with_page_parts(_PAGE_TWEETS, _PAGE_TWEETS.c.id).where(_PAGE_TWEETS.c.id == any_(ids_param()))
+)
 _USER_FIELDS = len(UserRecord._names)
+_COUNTS_END = _USER_FIELDS + len(counters.TWEET_FIELDS)
+_TWEET_FIELDS = len(TweetRecord._names)
+
+
+def with_page_parts(page: Select[Any], newest_first: bool = False) -> Prepared:
+    """``page`` (a select of ``TWEET_COLUMNS``) with each tweet's ``tweet_page_parts`` after
+    its columns, in one statement (``tweets_with_parts`` reads its rows)."""
+    tweets = page.subquery("page")
+    statement = _with_page_parts(tweets, *tweets.c)
+    return Prepared(statement.order_by(tweets.c.id.desc()) if newest_first else statement)
+
+
+def tweets_with_parts(rows: Sequence[Any]) -> tuple[list[TweetRecord], list[PageParts]]:
+    """The tweets of ``with_page_parts`` rows, and the parts of each."""
+    values = [tuple(row) for row in rows]
+    return (
+        [TweetRecord.of_values(v[:_TWEET_FIELDS]) for v in values],
+        [_read_page_parts(v[_TWEET_FIELDS:]) for v in values],
+    )
 
 
 async def tweet_page_parts(
     db: Database, viewer_id: int | None, tweets: Sequence[TweetRecord]
-) -> list[tuple[UserRecord | None, TweetCounts, TweetViewerState]]:
+) -> list[PageParts]:
     """Each tweet's author, counts and the viewer's state in one statement: what
     ``users_by_ids``, ``tweet_counts`` and ``viewer_tweet_states`` answer, for a page at once."""
     rows = await db.fetch(_PAGE_PARTS, {"ids": [t.id for t in tweets], "viewer_id": viewer_id})
-    by_id = {row[0]: row for row in rows}
-    counts_end = 1 + _USER_FIELDS + len(counters.TWEET_FIELDS)
-    parts: list[tuple[UserRecord | None, TweetCounts, TweetViewerState]] = []
-    for tweet in tweets:
-        row = by_id.get(tweet.id)
-        if row is None:
-            parts.append((None, TweetCounts(), TweetViewerState()))
-            continue
-        values = tuple(row)
-        parts.append(
-            (
-                UserRecord.of_values(values[1 : 1 + _USER_FIELDS]),
-                TweetCounts(*values[1 + _USER_FIELDS : counts_end]),
-                TweetViewerState(*values[counts_end:]),
-            )
-        )
-    return parts
+    by_id = {row[0]: _read_page_parts(tuple(row)[1:]) for row in rows}
+    missing: PageParts = (None, TweetCounts(), TweetViewerState())
+    return [by_id.get(t.id, missing) for t in tweets]
 
 
 def _tweets_where(*where: ColumnElement[bool]) -> Select[Any]:
@@ -248,23 +271,45 @@ async def profile_tweets(
 ) -> Page[TweetRecord]:
     """A user's tweets and retweets; replies only when asked. Muting does not hide a profile."""
     after = int_key(request)
-    prepared = _profile_statement(viewer_id is None, include_replies, after is not None)
     rows = await db.fetch(
-        prepared,
-        {
-            "author_id": author_id,
-            "viewer_id": viewer_id,
-            "after_id": after[0] if after else None,
-            "limit": request.first + 1,
-        },
+        _profile_statement(viewer_id is None, include_replies, after is not None),
+        _profile_params(viewer_id, author_id, after, request),
     )
     tweets = [TweetRecord.of_values(row) for row in rows]
     return page_from_rows(tweets, [(t.id,) for t in tweets], request)
 
 
-@functools.cache
-def _profile_statement(anonymous: bool, include_replies: bool, after: bool) -> Prepared:
-    """A profile page's statement, one per shape (a profile is the most read page there is)."""
+async def profile_tweets_with_parts(
+    db: Database,
+    viewer_id: int | None,
+    author_id: int,
+    include_replies: bool,
+    request: PageRequest,
+) -> tuple[Page[TweetRecord], list[PageParts]]:
+    """``profile_tweets`` and, in the same statement, each tweet's ``tweet_page_parts``: a
+    profile page read in one round trip."""
+    after = int_key(request)
+    rows = await db.fetch(
+        _profile_with_parts_statement(viewer_id is None, include_replies, after is not None),
+        _profile_params(viewer_id, author_id, after, request),
+    )
+    tweets, parts = tweets_with_parts(rows)
+    page = page_from_rows(tweets, [(t.id,) for t in tweets], request)
+    return page, parts[: len(page.items)]
+
+
+def _profile_params(
+    viewer_id: int | None, author_id: int, after: tuple[int, ...] | None, request: PageRequest
+) -> dict[str, Any]:
+    return {
+        "author_id": author_id,
+        "viewer_id": viewer_id,
+        "after_id": after[0] if after else None,
+        "limit": request.first + 1,
+    }
+
+
+def _profile_page(anonymous: bool, include_replies: bool, after: bool) -> Select[Any]:
     statement = _tweets_where(
         Tweet.author_id == bindparam("author_id", type_=BigInteger),
         tweet_visible(Tweet, None if anonymous else VIEWER),
@@ -273,7 +318,18 @@ def _profile_statement(anonymous: bool, include_replies: bool, after: bool) -> P
         statement = statement.where(Tweet.reply_to_tweet_id.is_(None))
     if after:
         statement = statement.where(Tweet.id < bindparam("after_id", type_=BigInteger))
-    return Prepared(statement.order_by(Tweet.id.desc()).limit(bindparam("limit", type_=BigInteger)))
+    return statement.order_by(Tweet.id.desc()).limit(bindparam("limit", type_=BigInteger))
+
+
+@functools.cache
+def _profile_statement(anonymous: bool, include_replies: bool, after: bool) -> Prepared:
+    """A profile page's statement, one per shape (a profile is the most read page there is)."""
+    return Prepared(_profile_page(anonymous, include_replies, after))
+
+
+@functools.cache
+def _profile_with_parts_statement(anonymous: bool, include_replies: bool, after: bool) -> Prepared:
+    return with_page_parts(_profile_page(anonymous, include_replies, after), newest_first=True)
 
 
 async def replies(

@@ -23,6 +23,19 @@ _USERS_BY_NAMES = Prepared(
 _COUNTS = Prepared(counters.live_counts("user", ids_param()))
 
 
+def _users_with_counts_by_names() -> Prepared:
+    joined, counts = counters.with_live_counts("user", User.__table__, User.__table__.c.id)
+    return Prepared(
+        select(*USER_COLUMNS, *counts)
+        .select_from(joined)
+        .where(func.lower(User.username) == any_(bindparam("names", type_=ARRAY(String))))
+    )
+
+
+_USERS_WITH_COUNTS_BY_NAMES = _users_with_counts_by_names()
+_USER_FIELDS = len(UserRecord._names)
+
+
 async def users_by_ids(db: Database, ids: Sequence[int]) -> list[UserRecord | None]:
     """Users in the order asked, None where missing."""
     rows = await db.fetch(_USERS_BY_IDS, {"ids": list(ids)})
@@ -43,6 +56,21 @@ class UserCounts:
     following_count: int = 0
     tweets_count: int = 0
     likes_count: int = 0
+
+
+async def users_with_counts_by_usernames(
+    db: Database, usernames: Sequence[str]
+) -> list[tuple[UserRecord, UserCounts] | None]:
+    """``users_by_usernames`` and each one's ``user_counts``, in one statement."""
+    lowered = [name.lower() for name in usernames]
+    by_name = {
+        row["username"].lower(): (
+            UserRecord.of_values(tuple(row)[:_USER_FIELDS]),
+            UserCounts(*tuple(row)[_USER_FIELDS:]),
+        )
+        for row in await db.fetch(_USERS_WITH_COUNTS_BY_NAMES, {"names": lowered})
+    }
+    return [by_name.get(name) for name in lowered]
 
 
 async def user_counts(db: Database, ids: Sequence[int]) -> list[UserCounts]:

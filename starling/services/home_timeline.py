@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from starling.core import Core
 from starling.queries import home
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
+from starling.queries.tweets import PageParts
 from starling.records import TweetRecord
 from starling.storage.timelines import Entry
 
@@ -21,7 +22,11 @@ REBUILD_JOB = "rebuild_home_timeline"
 MAX_ROUNDS = 4  # Redis reads per page before continuing from PostgreSQL
 
 
-async def read(core: Core, viewer_id: int, request: PageRequest) -> Page[TweetRecord]:
+async def read(
+    core: Core, viewer_id: int, request: PageRequest, parts: dict[int, PageParts] | None = None
+) -> Page[TweetRecord]:
+    """The page; with ``parts``, each tweet's author, counts and the viewer's state too, read by
+    the statements that read the tweets (into ``parts``, by tweet id)."""
     after = int_key(request)
     before = after[0] if after else None
     wanted = request.first + 1
@@ -32,7 +37,7 @@ async def read(core: Core, viewer_id: int, request: PageRequest) -> Page[TweetRe
     )
     if first_round is None:
         await request_rebuild(core, viewer_id)
-        rows = await home.home_tweets_from_postgres(core.db, viewer_id, before, wanted)
+        rows = await home.home_tweets_from_postgres(core.db, viewer_id, before, wanted, parts)
         return page_from_rows(rows, [(t.id,) for t in rows], request)
 
     celebrities = await home.followed_among(core.db, viewer_id, celebrity_ids)
@@ -47,14 +52,16 @@ async def read(core: Core, viewer_id: int, request: PageRequest) -> Page[TweetRe
         merged = _merge(own or [], await core.timelines.recent(celebrities, before, batch))[:batch]
         if not merged:
             break
-        collected += await home.home_tweets_by_ids(core.db, viewer_id, [e.tweet_id for e in merged])
+        collected += await home.home_tweets_by_ids(
+            core.db, viewer_id, [e.tweet_id for e in merged], parts
+        )
         before = merged[-1].tweet_id
         if len(collected) >= wanted:
             break
     if len(collected) < wanted:
         # Past the Redis window (or the end of it): the rest comes from PostgreSQL.
         collected += await home.home_tweets_from_postgres(
-            core.db, viewer_id, before, wanted - len(collected)
+            core.db, viewer_id, before, wanted - len(collected), parts
         )
     return page_from_rows(collected, [(t.id,) for t in collected], request)
 

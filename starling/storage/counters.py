@@ -19,10 +19,15 @@ from typing import Literal
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
+    FromClause,
+    Join,
+    Label,
     Select,
     Table,
     TextClause,
     any_,
+    case,
     func,
     insert,
     select,
@@ -102,6 +107,23 @@ def live_counts(kind: Kind, ids: BindParameter[Sequence[int]]) -> Select[tuple[i
         .select_from(table.join(pending, true()))
         .where(key == any_(ids))
     )
+
+
+def with_live_counts(
+    kind: Kind, objects: FromClause, key: ColumnElement[int]
+) -> tuple[Join, list[Label[int]]]:
+    """``objects`` joined to the stored counts and pending deltas of the object ``key`` names,
+    and one column per field: what ``live_counts`` reads, read beside the objects themselves
+    (0 where an object has no stats row)."""
+    table, key_name = TABLES[kind]
+    pending = _pending_sums(kind, key).lateral("pending")
+    stored = table.c[key_name]
+    joined = objects.outerjoin(table, stored == key).join(pending, true())
+    columns = [
+        case((stored.is_(None), 0), else_=table.c[name] + pending.c[name]).label(name)
+        for name in FIELDS[kind]
+    ]
+    return joined, columns
 
 
 async def flush(db: Database, batch: int = FLUSH_BATCH) -> int:

@@ -14,19 +14,28 @@ from typing import Any
 
 import graphql
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 
 from execution.fields import READERS
+from schema.node import db_id_of
 from starling import metrics
 from starling.config import Settings
+from starling.services import home_timeline
+from tests.e2e.test_dataloaders import count_statements
 from tests.support import Account, Api, act, client_with, post
 
 HOME = """query Home($first: Int) { homeTimeline(first: $first) {
   edges { cursor node { id text createdAt author { id username displayName }
     likeCount retweetCount replyCount viewerHasLiked viewerHasRetweeted viewerHasBookmarked } }
   pageInfo { hasNextPage endCursor } } }"""
+PROFILE = """query Profile($username: String!) { user(username: $username) {
+  id username followersCount tweets(first: 10) { edges { node {
+    id text createdAt author { id username displayName }
+    likeCount retweetCount replyCount viewerHasLiked viewerHasRetweeted viewerHasBookmarked
+  } } } } }"""
 SHAPES = """query Shapes($withCounts: Boolean!, $skipAuthor: Boolean = false) {
   __typename
   me: viewer { ...who followersCount }
@@ -193,6 +202,67 @@ async def test_a_plan_serves_what_the_normal_path_served(test_settings: Settings
         )
         assert accept.headers["content-type"] == "application/graphql-response+json"
         assert accept.json()["data"] == third.json()["data"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "statements", "shown"),
+    [
+        # The user with its counts, then the page with its tweets' parts.
+        (
+            {"query": PROFILE, "variables": {"username": "bob"}},
+            2,
+            {
+                "text": "hello #world from @alice",
+                "likeCount": 2,
+                "viewerHasLiked": True,
+                "viewerHasBookmarked": True,
+                "author": "bob",
+            },
+        ),
+        # The ids come from the built timeline in Redis; the tweets with their parts in one
+        # statement.
+        (
+            {"query": HOME, "variables": {"first": 2}},
+            1,
+            {
+                "text": "look at this",
+                "retweetCount": 1,
+                "viewerHasRetweeted": True,
+                "viewerHasLiked": False,
+                "author": "dave",
+            },
+        ),
+    ],
+    ids=["profile", "home"],
+)
+async def test_a_page_reads_its_tweets_parts_with_its_tweets(
+    test_settings: Settings, request_: dict[str, Any], statements: int, shown: dict[str, Any]
+) -> None:
+    """The statement that reads a page's tweets also reads their authors, counts and the
+    viewer's state: no second round trip for what the page's fields show."""
+    async with client_with(
+        test_settings, compile_documents_after=2, compiled_execution_shadow=False
+    ) as client:
+        api = Api(client)
+        world = await seed(api)
+        alice = world["accounts"][0]
+        core = client._transport.app.state.core  # type: ignore[attr-defined]
+        await home_timeline.rebuild(core, db_id_of(alice.id, "User"))
+        first = await served(client, alice, **request_)  # runs normally, once
+        await served(client, alice, **request_)  # runs normally: now known, compiled
+        before = compiled("served")
+        with count_statements(client._transport.app) as executed:  # type: ignore[attr-defined]
+            third = await served(client, alice, **request_)
+        assert compiled("served") == before + 1
+        assert comparable(third) == comparable(first)
+        assert len(executed) == statements, executed
+        data = third.json()["data"]
+        edges = data["user"]["tweets"]["edges"] if "user" in data else data["homeTimeline"]["edges"]
+        [node] = [e["node"] for e in edges if e["node"]["text"] == shown["text"]]
+        assert {name: node[name] for name in shown if name != "author"} == {
+            name: value for name, value in shown.items() if name != "author"
+        }
+        assert node["author"]["username"] == shown["author"]
 
 
 async def test_a_plan_falls_back_on_what_it_must_not_decide(test_settings: Settings) -> None:
