@@ -59,10 +59,11 @@ class Known:
     reads its tweets' authors, counts and viewer state): the level that wants them takes them
     from here instead of reading them again. One per run, keyed by source and object id."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_reads", "_values")
 
     def __init__(self) -> None:
         self._values: dict[str, dict[int, Any]] = {}
+        self._reads: dict[tuple[int, tuple[Any, ...], int], Any] = {}
 
     def add(self, source: Source, objects: Sequence[Any], values: Sequence[Any]) -> None:
         known = self._values.setdefault(source.name, {})
@@ -79,8 +80,47 @@ class Known:
         except KeyError:
             return None
 
+    def add_read(self, reader: Reader, parent: Any, args: Mapping[str, Any], value: Any) -> None:
+        """What ``reader`` would answer for ``parent`` with ``args`` (a fused read's child)."""
+        key = _arguments_key(args)
+        if key is not None:
+            self._reads[(id(reader), key, parent.id)] = value
+
+    def take_read(
+        self, reader: Reader, parents: Sequence[Any], args: Mapping[str, Any]
+    ) -> list[Any] | None:
+        key = _arguments_key(args)
+        if key is None or not self._reads:
+            return None
+        try:
+            return [self._reads[(id(reader), key, parent.id)] for parent in parents]
+        except (KeyError, AttributeError):
+            return None
+
+
+def _arguments_key(args: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    key = tuple(args.items())
+    try:
+        hash(key)
+    except TypeError:  # a list or input object: never fused
+        return None
+    return key
+
 
 BatchFn = Callable[[Context, Sequence[Any], Mapping[str, Any], Known], Awaitable[Sequence[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fused:
+    """A batch that reads one of its object's fields too, when that field is selected (a user
+    and their profile page: one statement). ``load`` gets both fields' arguments, and puts the
+    child's answers in ``Known`` (``add_read``)."""
+
+    child: Reader
+    load: Callable[
+        [Context, Sequence[Any], Mapping[str, Any], Mapping[str, Any], Known],
+        Awaitable[Sequence[Any]],
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +132,7 @@ class Reader:
     part: Callable[[Any], Any] | None = None
     batch: BatchFn | None = None
     per_viewer: bool = False
+    fused: Fused | None = None
 
     @property
     def reads_per_viewer(self) -> bool:
@@ -266,13 +307,39 @@ async def _bookmarks(
 async def _user(
     context: Context, parents: Sequence[None], args: Mapping[str, Any], known: Known
 ) -> list[UserRecord | None]:
-    name = args["username"].strip().lstrip("@")
-    [found] = await user_queries.users_with_counts_by_usernames(context.core.db, [name])
+    [found] = await user_queries.users_with_counts_by_usernames(context.core.db, [_username(args)])
     if found is None:
         return [None]
     user, counts = found
     known.add(USER_COUNTS, [user], [counts])
     return [user]
+
+
+def _username(args: Mapping[str, Any]) -> str:
+    return str(args["username"]).strip().lstrip("@")
+
+
+async def _user_with_tweets(
+    context: Context,
+    parents: Sequence[None],
+    args: Mapping[str, Any],
+    tweets_args: Mapping[str, Any],
+    known: Known,
+) -> list[UserRecord | None]:
+    """``user(username:)`` with ``tweets(...)`` selected on it: both in one statement."""
+    found = await tweet_queries.profile(
+        context.core.db,
+        context.viewer_id,
+        _username(args),
+        tweets_args["includeReplies"],
+        page_request(tweets_args.get("first"), tweets_args.get("after")),
+    )
+    if found is None:
+        return [None]
+    known.add(USER_COUNTS, [found.user], [found.counts])
+    _know_page_parts(known, found.tweets.items, found.parts)
+    known.add_read(PROFILE_TWEETS, found.user, tweets_args, Connection.of(found.tweets))
+    return [found.user]
 
 
 async def _viewer(
@@ -308,6 +375,9 @@ async def _profile_tweets(
     return pages
 
 
+PROFILE_TWEETS = Reader(batch=_profile_tweets, per_viewer=True)
+
+
 def _visible_tweets(get_id: Callable[[TweetRecord], int | None]) -> Reader:
     async def load(
         context: Context, tweets: Sequence[TweetRecord], args: Mapping[str, Any], known: Known
@@ -338,7 +408,9 @@ EDGE_FIELDS = {"cursor": _item(lambda e: e.cursor), "node": _item(lambda e: e.no
 READERS: dict[tuple[str, str], Reader] = {
     ("Query", "homeTimeline"): Reader(batch=_home_timeline, per_viewer=True),
     ("Query", "bookmarks"): Reader(batch=_bookmarks, per_viewer=True),
-    ("Query", "user"): Reader(batch=_user, per_viewer=True),
+    ("Query", "user"): Reader(
+        batch=_user, per_viewer=True, fused=Fused(PROFILE_TWEETS, _user_with_tweets)
+    ),
     ("Query", "viewer"): Reader(batch=_viewer, per_viewer=True),
     ("Query", "tweet"): Reader(batch=_tweet, per_viewer=True),
     **{("TweetConnection", name): reader for name, reader in CONNECTION_FIELDS.items()},
@@ -388,5 +460,5 @@ READERS: dict[tuple[str, str], Reader] = {
     ("User", "viewerIsBlocking"): _part(RELATIONSHIPS, lambda r: r.viewer_blocks),
     ("User", "blocksViewer"): _part(RELATIONSHIPS, lambda r: r.blocks_viewer),
     ("User", "viewerIsMuting"): _part(RELATIONSHIPS, lambda r: r.viewer_mutes),
-    ("User", "tweets"): Reader(batch=_profile_tweets, per_viewer=True),
+    ("User", "tweets"): PROFILE_TWEETS,
 }

@@ -103,6 +103,7 @@ async def _run_selection(
     # fields with arguments each.
     wanted: dict[str, Source] = {}
     reads: dict[str | int | SourceGroup, Awaitable[Any]] = {}
+    loaded: dict[Any, Any] = {}
     for index, field in enumerate(fields):
         reader = field.reader
         if reader is None:
@@ -110,14 +111,18 @@ async def _run_selection(
         if reader.source is not None:
             wanted.setdefault(reader.source.name, reader.source)
         elif reader.batch is not None:
-            reads[index] = reader.batch(context, parents, field.arguments(variables), tally.known)
+            args = field.arguments(variables)
+            already = tally.known.take_read(reader, parents, args)
+            if already is not None:
+                loaded[index] = already
+            else:
+                reads[index] = _batch_read(field, context, parents, args, variables, tally.known)
     viewer_values = tally.viewer_values
     if viewer_values is not None:
         for name, source in list(wanted.items()):
             if source.per_viewer:
                 reads[name] = viewer_values.load(source, context, parents)
                 del wanted[name]
-    loaded: dict[Any, Any] = {}
     for name, source in list(wanted.items()):
         known = tally.known.take(source, parents)
         if known is not None:
@@ -165,6 +170,28 @@ async def _run_selection(
     for field, values in nested:
         await _complete_objects(field, values, results, context, variables, tally)
     return results
+
+
+def _batch_read(
+    field: FieldPlan,
+    context: Context,
+    parents: Sequence[Any],
+    args: Mapping[str, Any],
+    variables: VariableValues,
+    known: Known,
+) -> Awaitable[Sequence[Any]]:
+    """The field's batch, fused with the child field it can read along when that is selected."""
+    reader = field.reader
+    assert reader is not None
+    assert reader.batch is not None
+    fused = reader.fused
+    if fused is not None and field.children is not None:
+        for child in field.children.fields:
+            if child.reader is fused.child and all(
+                c.holds(variables.coerced) for c in child.conditions
+            ):
+                return fused.load(context, parents, args, child.arguments(variables), known)
+    return reader.batch(context, parents, args, known)
 
 
 def _complete_leaves(

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import orjson
+
 from starling.errors import DomainError, ErrorCode
 
 T = TypeVar("T")
@@ -36,8 +38,9 @@ class Page(Generic[T]):
 
 
 def encode_cursor(key: tuple[int | str, ...]) -> str:
-    raw = json.dumps(list(key), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # orjson writes what json.dumps(..., separators=(",", ":")) writes, but for non-ASCII
+    # text (as UTF-8, not \u escapes), which decode_cursor reads alike.
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[int | str, ...]:

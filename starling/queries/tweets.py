@@ -9,17 +9,20 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     FromClause,
     Select,
+    String,
     any_,
     bindparam,
     exists,
+    func,
     select,
+    true,
 )
 
 from starling.db import Database, Prepared
@@ -41,6 +44,7 @@ from starling.queries.common import (
     newest_first_by_time,
 )
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
+from starling.queries.users import UserCounts
 from starling.records import (
     TWEET_COLUMNS,
     USER_COLUMNS,
@@ -53,8 +57,7 @@ from starling.storage import counters
 from starling.visibility import not_muted, tweet_visible
 
 
-@dataclass(frozen=True)
-class TweetCounts:
+class TweetCounts(NamedTuple):
     like_count: int = 0
     retweet_count: int = 0
     reply_count: int = 0
@@ -62,8 +65,7 @@ class TweetCounts:
     bookmark_count: int = 0
 
 
-@dataclass(frozen=True)
-class TweetViewerState:
+class TweetViewerState(NamedTuple):
     liked: bool = False
     retweeted: bool = False
     bookmarked: bool = False
@@ -184,11 +186,16 @@ async def viewer_tweet_states_of(
 PageParts = tuple[UserRecord | None, TweetCounts, TweetViewerState]
 
 
-def _with_page_parts(tweets: FromClause, *leading: ColumnElement[Any]) -> Select[Any]:
+def _with_page_parts(
+    tweets: FromClause, *leading: ColumnElement[Any], onto: FromClause | None = None
+) -> Select[Any]:
     """``leading``, then each tweet's author, counts (stored plus pending) and the viewer's
-    state (what ``read_page_parts`` reads), for the rows of ``tweets`` (a table or a page)."""
+    state (what ``read_page_parts`` reads), for the rows of ``tweets`` (a table or a page;
+    ``onto``: what it is already joined into, when that is more than itself)."""
     joined, counts = counters.with_live_counts(
-        "tweet", tweets.outerjoin(User, User.id == tweets.c.author_id), tweets.c.id
+        "tweet",
+        (tweets if onto is None else onto).outerjoin(User, User.id == tweets.c.author_id),
+        tweets.c.id,
     )
     return select(
         *leading, *USER_COLUMNS, *counts, *_viewer_state_columns(tweets.c.id, VIEWER)
@@ -225,10 +232,9 @@ def with_page_parts(page: Select[Any], newest_first: bool = False) -> Prepared:
 
 def tweets_with_parts(rows: Sequence[Any]) -> tuple[list[TweetRecord], list[PageParts]]:
     """The tweets of ``with_page_parts`` rows, and the parts of each."""
-    values = [tuple(row) for row in rows]
     return (
-        [TweetRecord.of_values(v[:_TWEET_FIELDS]) for v in values],
-        [_read_page_parts(v[_TWEET_FIELDS:]) for v in values],
+        [TweetRecord.of_values(row[:_TWEET_FIELDS]) for row in rows],
+        [_read_page_parts(row[_TWEET_FIELDS:]) for row in rows],
     )
 
 
@@ -238,7 +244,7 @@ async def tweet_page_parts(
     """Each tweet's author, counts and the viewer's state in one statement: what
     ``users_by_ids``, ``tweet_counts`` and ``viewer_tweet_states`` answer, for a page at once."""
     rows = await db.fetch(_PAGE_PARTS, {"ids": [t.id for t in tweets], "viewer_id": viewer_id})
-    by_id = {row[0]: _read_page_parts(tuple(row)[1:]) for row in rows}
+    by_id = {row[0]: _read_page_parts(row[1:]) for row in rows}
     missing: PageParts = (None, TweetCounts(), TweetViewerState())
     return [by_id.get(t.id, missing) for t in tweets]
 
@@ -309,9 +315,17 @@ def _profile_params(
     }
 
 
-def _profile_page(anonymous: bool, include_replies: bool, after: bool) -> Select[Any]:
+_AUTHOR_ID = bindparam("author_id", type_=BigInteger)
+
+
+def _profile_page(
+    anonymous: bool,
+    include_replies: bool,
+    after: bool,
+    author: ColumnElement[int] = _AUTHOR_ID,
+) -> Select[Any]:
     statement = _tweets_where(
-        Tweet.author_id == bindparam("author_id", type_=BigInteger),
+        Tweet.author_id == author,
         tweet_visible(Tweet, None if anonymous else VIEWER),
     )
     if not include_replies:
@@ -361,4 +375,68 @@ async def bookmarked_tweets(db: Database, user_id: int, request: PageRequest) ->
     )
     return await newest_first_by_time(
         db, TweetRecord, statement, Bookmark.created_at, Bookmark.tweet_id, request
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A user, their counts and a page of their tweets with each one's page parts."""
+
+    user: UserRecord
+    counts: UserCounts
+    tweets: Page[TweetRecord]
+    parts: list[PageParts]
+
+
+async def profile(
+    db: Database,
+    viewer_id: int | None,
+    username: str,
+    include_replies: bool,
+    request: PageRequest,
+) -> Profile | None:
+    """``users_with_counts_by_usernames`` and that user's ``profile_tweets_with_parts`` in one
+    statement (a profile page in one round trip); None when no one has the name."""
+    after = int_key(request)
+    rows = await db.fetch(
+        _profile_and_page_statement(viewer_id is None, include_replies, after is not None),
+        {
+            "name": username.lower(),
+            "viewer_id": viewer_id,
+            "after_id": after[0] if after else None,
+            "limit": request.first + 1,
+        },
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    owner_end = _USER_FIELDS + len(counters.USER_FIELDS)
+    # A user with no tweets to show is one row whose page columns are empty.
+    shown = [row[owner_end:] for row in rows if row[owner_end] is not None]
+    tweets, parts = tweets_with_parts(shown)
+    page = page_from_rows(tweets, [(t.id,) for t in tweets], request)
+    return Profile(
+        UserRecord.of_values(first[:_USER_FIELDS]),
+        UserCounts(*first[_USER_FIELDS:owner_end]),
+        page,
+        parts[: len(page.items)],
+    )
+
+
+@functools.cache
+def _profile_and_page_statement(anonymous: bool, include_replies: bool, after: bool) -> Prepared:
+    owner = User.__table__.alias("owner")
+    with_counts, user_counts = counters.with_live_counts("user", owner, owner.c.id)
+    page = _profile_page(anonymous, include_replies, after, author=owner.c.id).lateral("page")
+    statement = _with_page_parts(
+        page,
+        *(owner.c[name] for name in UserRecord._names),
+        *user_counts,
+        *page.c,
+        onto=with_counts.outerjoin(page, true()),
+    )
+    return Prepared(
+        statement.where(func.lower(owner.c.username) == bindparam("name", type_=String)).order_by(
+            page.c.id.desc()
+        )
     )

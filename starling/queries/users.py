@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -50,8 +50,7 @@ async def users_by_usernames(db: Database, usernames: Sequence[str]) -> list[Use
     return [by_name.get(name) for name in lowered]
 
 
-@dataclass(frozen=True)
-class UserCounts:
+class UserCounts(NamedTuple):
     followers_count: int = 0
     following_count: int = 0
     tweets_count: int = 0
@@ -65,8 +64,8 @@ async def users_with_counts_by_usernames(
     lowered = [name.lower() for name in usernames]
     by_name = {
         row["username"].lower(): (
-            UserRecord.of_values(tuple(row)[:_USER_FIELDS]),
-            UserCounts(*tuple(row)[_USER_FIELDS:]),
+            UserRecord.of_values(row[:_USER_FIELDS]),
+            UserCounts(*row[_USER_FIELDS:]),
         )
         for row in await db.fetch(_USERS_WITH_COUNTS_BY_NAMES, {"names": lowered})
     }

@@ -116,7 +116,8 @@ def with_live_counts(
     and one column per field: what ``live_counts`` reads, read beside the objects themselves
     (0 where an object has no stats row)."""
     table, key_name = TABLES[kind]
-    pending = _pending_sums(kind, key).lateral("pending")
+    # Named by kind: a statement may read a user's counts beside its tweets'.
+    pending = _pending_sums(kind, key).lateral(f"pending_{kind}")
     stored = table.c[key_name]
     joined = objects.outerjoin(table, stored == key).join(pending, true())
     columns = [

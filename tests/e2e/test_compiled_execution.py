@@ -207,10 +207,10 @@ async def test_a_plan_serves_what_the_normal_path_served(test_settings: Settings
 @pytest.mark.parametrize(
     ("request_", "statements", "shown"),
     [
-        # The user with its counts, then the page with its tweets' parts.
+        # The user with its counts and the page with its tweets' parts.
         (
             {"query": PROFILE, "variables": {"username": "bob"}},
-            2,
+            1,
             {
                 "text": "hello #world from @alice",
                 "likeCount": 2,
@@ -263,6 +263,29 @@ async def test_a_page_reads_its_tweets_parts_with_its_tweets(
             name: value for name, value in shown.items() if name != "author"
         }
         assert node["author"]["username"] == shown["author"]
+
+
+async def test_a_profile_read_in_one_statement_answers_every_case_alike(api: Api) -> None:
+    """A user and their page in one statement: a hidden page, a missing user, an anonymous
+    viewer and a name written as a mention all answer what graphql-core answers (shadow mode
+    compares each)."""
+    world = await seed(api)
+    alice = world["accounts"][0]
+    matched = compiled("shadow_matched")
+
+    async def profile(name: str, token: str | None) -> Any:
+        return (await api.data(PROFILE, {"username": name}, token))["user"]
+
+    carol = await profile("carol", alice.token)  # protected; alice's follow is a request
+    assert carol["username"] == "carol"
+    assert carol["tweets"]["edges"] == []
+    assert await profile("nobody", alice.token) is None
+    [anonymous] = (await profile("bob", None))["tweets"]["edges"]
+    assert (anonymous["node"]["likeCount"], anonymous["node"]["viewerHasLiked"]) == (2, False)
+    mention = await profile(" @BOB", alice.token)
+    assert mention["username"] == "bob"
+    assert mention["tweets"]["edges"][0]["node"]["viewerHasLiked"] is True
+    assert compiled("shadow_matched") == matched + 4
 
 
 async def test_a_plan_falls_back_on_what_it_must_not_decide(test_settings: Settings) -> None:
