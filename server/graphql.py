@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql.execution.values import VariableValues
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -44,7 +45,7 @@ from schema.context import Context, shared_delivery
 from schema.input_text import has_unstorable
 from server.auth import authorization_param, bearer_token
 from server.edge import graphiql
-from server.edge.budget import spend_points
+from server.edge.budget import note_spent, sign_in_spending, spend_points
 from server.edge.clients import client_of
 from server.edge.documents import document_of
 from server.live import OperationDelivery, SharedRendering
@@ -53,6 +54,7 @@ from starling import metrics
 from starling.config import Settings
 from starling.core import Core
 from starling.errors import ErrorCode
+from starling.queries.documents import ApiClientRecord
 from starling.services import accounts
 from starling.storage import keys, sessions
 from starling.storage.rate_limits import Decision
@@ -208,35 +210,46 @@ class StarlingGraphQL(GraphQL[Context, None]):
             return None, None
         if not isinstance(params, dict) or _nests_deeper(params, self.settings.max_json_depth):
             return None, None
+        core: Core = request.app.state.core
         try:
             graphql_params(params)
-            context = await self.get_context(request, Response())
+            api_client = await client_of(request, core)
         except RequestRejected:
             return None, None
         try:
-            query = await document_of(context.core, params, context.api_client)
+            query = await document_of(core, params, api_client)
         except RequestRejected:
-            return None, context
-        if query is None:
-            return None, context
-        operation_name = params.get("operationName")
-        plan = self.compiled.plan_for(query, operation_name)
-        if plan is None and self.settings.compiled_execution_shadow:
-            self.compiled.ran_cleanly(query, operation_name, persisted=True)
-            plan = self.compiled.plan_for(query, operation_name)
+            query = None
+        plan = None if query is None else self._plan_of(query, params.get("operationName"))
+        ready = None if plan is None else self._ready(plan, params.get("variables") or {})
+        token = bearer_token(request.headers.get("authorization"))
+        context: Context | None = None
+        if ready is not None and token is not None and api_client is None:
+            # The common case (a first-party reader): sign-in and points in one round trip.
+            signed_in = await sign_in_spending(core, token, ready.cost)
+            if signed_in is not None:
+                context = self._context(request, core, token, signed_in[0], api_client)
+                note_spent(context, ready.cost, signed_in[1])
+        if context is None:
+            context = await self.get_context(request, Response())
         if plan is None:
             return None, context
-        response = await self._run_plan(plan, context, params.get("variables") or {})
+        response = None if ready is None else await self._run_plan(plan, context, ready)
         if response is not None:
             metrics.COMPILED.labels("served").inc()
         elif context.shadow is None:
             metrics.COMPILED.labels("fell_back").inc()
         return response, context
 
-    async def _run_plan(
-        self, plan: Plan, context: Context, raw_variables: dict[str, Any]
-    ) -> Response | None:
-        started = time.perf_counter()
+    def _plan_of(self, query: str, operation_name: str | None) -> Plan | None:
+        plan = self.compiled.plan_for(query, operation_name)
+        if plan is None and self.settings.compiled_execution_shadow:
+            self.compiled.ran_cleanly(query, operation_name, persisted=True)
+            plan = self.compiled.plan_for(query, operation_name)
+        return plan
+
+    def _ready(self, plan: Plan, raw_variables: dict[str, Any]) -> _Ready | None:
+        """The request's variables coerced and its cost, when the plan may answer it."""
         schema = self.compiled.schema
         try:
             variables = coerce_variables(schema, plan, raw_variables)
@@ -247,8 +260,16 @@ class StarlingGraphQL(GraphQL[Context, None]):
         cost = plan.cost(schema, raw_variables)
         if cost > self.settings.max_query_cost:
             return None
-        context.query_cost = cost
-        if context.spend_points is not None and not (await context.spend_points(cost)).allowed:
+        return _Ready(variables, cost)
+
+    async def _run_plan(self, plan: Plan, context: Context, ready: _Ready) -> Response | None:
+        started = time.perf_counter()
+        variables = ready.variables
+        context.query_cost = ready.cost
+        if (
+            context.spend_points is not None
+            and not (await context.spend_points(ready.cost)).allowed
+        ):
             return None
         try:
             async with asyncio.timeout(self.settings.request_timeout_seconds):
@@ -416,6 +437,16 @@ class StarlingGraphQL(GraphQL[Context, None]):
             token = bearer_token(request.headers.get("authorization"))
             if token is not None:
                 viewer_id = await accounts.signed_in_viewer(core, token)
+        return self._context(request, core, token, viewer_id, api_client)
+
+    def _context(
+        self,
+        request: Request | WebSocket,
+        core: Core,
+        token: str | None,
+        viewer_id: int | None,
+        api_client: ApiClientRecord | None,
+    ) -> Context:
         context = Context(
             core=core,
             loaders=Loaders(core, viewer_id),
@@ -463,6 +494,14 @@ def _json_bytes(data: object) -> bytes:
         return orjson.dumps(data)
     except TypeError:  # text orjson will not write (an unpaired surrogate in a message)
         return json.dumps(data, separators=(",", ":")).encode()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ready:
+    """A request a plan may answer: its variables coerced, and its cost."""
+
+    variables: VariableValues
+    cost: int
 
 
 class CompiledExecutionMismatch(AssertionError):

@@ -420,6 +420,46 @@ return {user_id, fresh and 1 or 0}
 """
 
 
+# ``_SIGNED_IN``, then ``cost`` spent from the user's own bucket (ARGV[3] .. user id) in the same
+# call: a request whose session is cached makes one Redis round trip before it runs.
+_SIGNED_IN_SPENDING = (
+    rate_limits.GCRA_FUNCTION
+    + """
+local user_id = redis.call('GET', KEYS[1])
+if not user_id then return false end
+local fresh = redis.call('SET', ARGV[1] .. user_id, 1, 'EX', ARGV[2], 'NX')
+local spent = gcra(ARGV[3] .. user_id, ARGV[4], ARGV[5], ARGV[6], '1')
+return {user_id, fresh and 1 or 0, spent[1], spent[2], spent[3], spent[4]}
+"""
+)
+
+
+async def signed_in_viewer_spending(
+    core: Core, token: str, bucket_prefix: str, budget: Budget, cost: int
+) -> tuple[int, rate_limits.Decision] | None:
+    """``signed_in_viewer``, and ``cost`` spent from ``budget`` in the signed-in user's bucket
+    (``bucket_prefix`` + their id), in one round trip. None when the session is not cached
+    (or the token is malformed): nothing was spent, and the caller signs in and spends in
+    turn."""
+    if not sessions.well_formed(token):
+        return None
+    found = await core.redis.main.eval(  # type: ignore[misc]
+        _SIGNED_IN_SPENDING,
+        1,
+        keys.session(sessions.hash_token(token).hex()),
+        keys.ACTIVE_PREFIX,
+        str(ACTIVITY_RESOLUTION_SECONDS),
+        keys.rate_limit(bucket_prefix),
+        *rate_limits.gcra_arguments(budget, cost)[:3],
+    )
+    if not found:
+        return None
+    user_id = int(found[0])
+    if found[1]:
+        await _note_active(core, user_id)
+    return user_id, rate_limits.decision_of(found[2:], budget)
+
+
 async def signed_in_viewer(core: Core, token: str) -> int | None:
     """The user a request's token signs in (None for an unknown, revoked or expired token),
     noted as active at most once an hour: fan-out skips long-inactive users."""
@@ -446,8 +486,12 @@ async def signed_in_viewer(core: Core, token: str) -> int | None:
             )
         )
     if fresh:
-        async with core.db.session() as session:
-            await session.execute(
-                update(User).where(User.id == user_id).values(last_active_at=func.now())
-            )
+        await _note_active(core, user_id)
     return user_id
+
+
+async def _note_active(core: Core, user_id: int) -> None:
+    async with core.db.session() as session:
+        await session.execute(
+            update(User).where(User.id == user_id).values(last_active_at=func.now())
+        )

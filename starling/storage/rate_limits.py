@@ -18,27 +18,31 @@ from redis.asyncio import Redis
 
 from starling.storage import keys
 
-# KEYS[1]: bucket. ARGV: interval (ms per unit), window (ms), cost, 1 to record or 0 to look.
+# gcra(bucket key, interval (ms per unit), window (ms), cost, '1' to record or '0' to look).
 # Returns: allowed (0/1), remaining, ms until retry, ms until the budget is whole again.
-_GCRA = """
-local now_parts = redis.call('TIME')
-local now = now_parts[1] * 1000 + math.floor(now_parts[2] / 1000)
-local interval, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local cost, record = tonumber(ARGV[3]), ARGV[4] == '1'
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + cost * interval
-local allow_at = new_tat - window
-if allow_at > now then
-  return {0, 0, allow_at - now, tat - now}
+# A Lua function, so a script that first learns whose bucket it is can spend from it too.
+GCRA_FUNCTION = """
+local function gcra(key, interval_arg, window_arg, cost_arg, record_arg)
+  local now_parts = redis.call('TIME')
+  local now = now_parts[1] * 1000 + math.floor(now_parts[2] / 1000)
+  local interval, window = tonumber(interval_arg), tonumber(window_arg)
+  local cost, record = tonumber(cost_arg), record_arg == '1'
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + cost * interval
+  local allow_at = new_tat - window
+  if allow_at > now then
+    return {0, 0, allow_at - now, tat - now}
+  end
+  if record and cost > 0 then
+    redis.call('SET', key, new_tat, 'PX', math.max(1, new_tat - now))
+  end
+  local remaining = math.floor((now - allow_at) / interval)
+  if not record then new_tat = tat end
+  return {1, remaining, 0, new_tat - now}
 end
-if record and cost > 0 then
-  redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
-end
-local remaining = math.floor((now - allow_at) / interval)
-if not record then new_tat = tat end
-return {1, remaining, 0, new_tat - now}
 """
+_GCRA = GCRA_FUNCTION + "return gcra(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])\n"
 
 
 @dataclass(frozen=True)
@@ -85,16 +89,21 @@ async def spend(
     redis: Redis, bucket: str, budget: Budget, *, cost: int = 1, record: bool = True
 ) -> Decision:
     """Take ``cost`` units from the bucket if it has them (``record=False``: only look)."""
-    interval = budget.seconds * 1000 / budget.count
-    allowed, remaining, retry_ms, reset_ms = await redis.eval(  # type: ignore[misc]
-        _GCRA,
-        1,
-        keys.rate_limit(bucket),
-        str(interval),
-        str(budget.seconds * 1000),
-        str(cost),
-        "1" if record else "0",
+    answer = await redis.eval(  # type: ignore[misc]
+        _GCRA, 1, keys.rate_limit(bucket), *gcra_arguments(budget, cost, record)
     )
+    return decision_of(answer, budget)
+
+
+def gcra_arguments(budget: Budget, cost: int, record: bool = True) -> tuple[str, str, str, str]:
+    """``gcra``'s arguments after the key, for ``cost`` units of ``budget``."""
+    interval = budget.seconds * 1000 / budget.count
+    return str(interval), str(budget.seconds * 1000), str(cost), "1" if record else "0"
+
+
+def decision_of(answer: list[int], budget: Budget) -> Decision:
+    """What ``gcra`` returned, as a Decision."""
+    allowed, remaining, retry_ms, reset_ms = answer
     return Decision(
         allowed=bool(allowed),
         limit=budget.count,

@@ -265,6 +265,42 @@ async def test_a_page_reads_its_tweets_parts_with_its_tweets(
         assert node["author"]["username"] == shown["author"]
 
 
+async def test_a_read_signs_in_and_spends_its_points_in_one_redis_call(
+    test_settings: Settings,
+) -> None:
+    """A first-party request with a cached session: the session, the activity mark and the
+    points budget in one script, so a profile page costs one Redis call and one statement."""
+    async with client_with(
+        test_settings,
+        compile_documents_after=1,
+        compiled_execution_shadow=False,
+        rate_limit_points_per_user="1000/3600",
+    ) as client:
+        api = Api(client)
+        world = await seed(api)
+        alice = world["accounts"][0]
+        request = {"query": PROFILE, "variables": {"username": "bob"}}
+        first = await served(client, alice, **request)  # compiles it
+        redis = client._transport.app.state.core.redis.main  # type: ignore[attr-defined]
+        commands: list[str] = []
+        execute_command = redis.execute_command
+
+        async def counted(*args: Any, **options: Any) -> Any:
+            commands.append(str(args[0]))
+            return await execute_command(*args, **options)
+
+        redis.execute_command = counted
+        try:
+            second = await served(client, alice, **request)
+        finally:
+            del redis.execute_command
+        assert commands == ["EVAL"]
+        assert second.json()["data"] == first.json()["data"]
+        spent = [r.json()["extensions"]["cost"] for r in (first, second)]
+        assert spent[0]["remaining"] - spent[1]["remaining"] == spent[1]["points"] == 1
+        assert second.headers["ratelimit-remaining"] == str(spent[1]["remaining"])
+
+
 async def test_a_profile_read_in_one_statement_answers_every_case_alike(api: Api) -> None:
     """A user and their page in one statement: a hidden page, a missing user, an anonymous
     viewer and a name written as a mention all answer what graphql-core answers (shadow mode
