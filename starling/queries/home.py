@@ -29,27 +29,34 @@ def in_home_of(viewer_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     )
 
 
-_HOME_TWEETS = select(*TWEET_COLUMNS).where(Tweet.id == any_(ids_param()), in_home_of(VIEWER))
+_HOME_TWEETS = (
+    select(*TWEET_COLUMNS)
+    .where(Tweet.id == any_(ids_param()), in_home_of(VIEWER))
+    .order_by(Tweet.id.desc())
+    .limit(bindparam("limit", type_=BigInteger))
+)
 _HOME_TWEETS_BY_IDS = Prepared(_HOME_TWEETS)
 _HOME_TWEETS_WITH_PARTS = with_page_parts(_HOME_TWEETS)
 
 
 async def home_tweets_by_ids(
-    db: Database, viewer_id: int, ids: Sequence[int], parts: dict[int, PageParts] | None = None
+    db: Database,
+    viewer_id: int,
+    ids: Sequence[int],
+    limit: int,
+    parts: dict[int, PageParts] | None = None,
 ) -> list[TweetRecord]:
-    """The tweets among ``ids`` that belong in the viewer's home timeline, in the order given.
-    With ``parts``, each one's ``tweet_page_parts`` are read by the same statement into it."""
-    if not ids:
+    """The newest ``limit`` tweets among ``ids`` that belong in the viewer's home timeline,
+    newest first. With ``parts``, each one's ``tweet_page_parts`` are read by the same
+    statement into it."""
+    if not ids or limit < 1:
         return []
-    params = {"ids": list(ids), "viewer_id": viewer_id}
+    params = {"ids": list(ids), "viewer_id": viewer_id, "limit": limit}
     if parts is None:
-        rows = await db.fetch(_HOME_TWEETS_BY_IDS, params)
-        by_id = {row[0]: TweetRecord.of_values(row) for row in rows}
-    else:
-        tweets, their_parts = tweets_with_parts(await db.fetch(_HOME_TWEETS_WITH_PARTS, params))
-        by_id = {tweet.id: tweet for tweet in tweets}
-        parts.update((tweet.id, part) for tweet, part in zip(tweets, their_parts, strict=True))
-    return [by_id[i] for i in ids if i in by_id]
+        return [TweetRecord.of_values(row) for row in await db.fetch(_HOME_TWEETS_BY_IDS, params)]
+    tweets, their_parts = tweets_with_parts(await db.fetch(_HOME_TWEETS_WITH_PARTS, params))
+    parts.update((tweet.id, part) for tweet, part in zip(tweets, their_parts, strict=True))
+    return tweets
 
 
 def _viewers_who_get() -> Select[Any]:
@@ -115,7 +122,7 @@ async def home_tweets_from_postgres(
                 _CANDIDATES, {"authors": authors, "low": low, "high": high, "limit": limit}
             )
         ]
-        found += await home_tweets_by_ids(db, viewer_id, candidates, parts)
+        found += await home_tweets_by_ids(db, viewer_id, candidates, limit - len(found), parts)
         if len(candidates) == limit:
             high = candidates[-1]  # the window holds more: continue below the last one
         else:

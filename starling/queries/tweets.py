@@ -222,12 +222,12 @@ _COUNTS_END = _USER_FIELDS + len(counters.TWEET_FIELDS)
 _TWEET_FIELDS = len(TweetRecord._names)
 
 
-def with_page_parts(page: Select[Any], newest_first: bool = False) -> Prepared:
-    """``page`` (a select of ``TWEET_COLUMNS``) with each tweet's ``tweet_page_parts`` after
-    its columns, in one statement (``tweets_with_parts`` reads its rows)."""
+def with_page_parts(page: Select[Any]) -> Prepared:
+    """``page`` (a select of ``TWEET_COLUMNS``, newest first) with each tweet's
+    ``tweet_page_parts`` after its columns, in one statement (``tweets_with_parts`` reads its
+    rows)."""
     tweets = page.subquery("page")
-    statement = _with_page_parts(tweets, *tweets.c)
-    return Prepared(statement.order_by(tweets.c.id.desc()) if newest_first else statement)
+    return Prepared(_with_page_parts(tweets, *tweets.c).order_by(tweets.c.id.desc()))
 
 
 def tweets_with_parts(rows: Sequence[Any]) -> tuple[list[TweetRecord], list[PageParts]]:
@@ -343,7 +343,7 @@ def _profile_statement(anonymous: bool, include_replies: bool, after: bool) -> P
 
 @functools.cache
 def _profile_with_parts_statement(anonymous: bool, include_replies: bool, after: bool) -> Prepared:
-    return with_page_parts(_profile_page(anonymous, include_replies, after), newest_first=True)
+    return with_page_parts(_profile_page(anonymous, include_replies, after))
 
 
 async def replies(

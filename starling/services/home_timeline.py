@@ -53,7 +53,7 @@ async def read(
         if not merged:
             break
         collected += await home.home_tweets_by_ids(
-            core.db, viewer_id, [e.tweet_id for e in merged], parts
+            core.db, viewer_id, [e.tweet_id for e in merged], wanted - len(collected), parts
         )
         before = merged[-1].tweet_id
         if len(collected) >= wanted:
