@@ -10,6 +10,8 @@ falling back on what a plan must not decide.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import graphql
@@ -77,6 +79,17 @@ async def seed(api: Api) -> dict[str, Any]:
         "accounts": [alice, bob, carol, dave],
         "tweets": [first["id"], reply["id"], quote["id"]],
     }
+
+
+@asynccontextmanager
+async def seeded_client(
+    settings: Settings, **overrides: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, Account]]:
+    """A client of an app with the compiled path serving (no shadow run) over ``seed``'s world,
+    and alice, who reads it."""
+    async with client_with(settings, compiled_execution_shadow=False, **overrides) as client:
+        world = await seed(Api(client))
+        yield client, world["accounts"][0]
 
 
 def plannable_sdl(schema: graphql.GraphQLSchema) -> str:
@@ -172,12 +185,7 @@ def comparable(response: httpx.Response) -> tuple[int, str, Any]:
 
 
 async def test_a_plan_serves_what_the_normal_path_served(test_settings: Settings) -> None:
-    async with client_with(
-        test_settings, compile_documents_after=2, compiled_execution_shadow=False
-    ) as client:
-        api = Api(client)
-        world = await seed(api)
-        alice = world["accounts"][0]
+    async with seeded_client(test_settings, compile_documents_after=2) as (client, alice):
         request = {"query": HOME, "variables": {"first": 4}, "operationName": "Home"}
         first = await served(client, alice, **request)  # runs normally, once
         second = await served(client, alice, **request)  # runs normally: now known, compiled
@@ -240,12 +248,7 @@ async def test_a_page_reads_its_tweets_parts_with_its_tweets(
 ) -> None:
     """The statement that reads a page's tweets also reads their authors, counts and the
     viewer's state: no second round trip for what the page's fields show."""
-    async with client_with(
-        test_settings, compile_documents_after=2, compiled_execution_shadow=False
-    ) as client:
-        api = Api(client)
-        world = await seed(api)
-        alice = world["accounts"][0]
+    async with seeded_client(test_settings, compile_documents_after=2) as (client, alice):
         core = client._transport.app.state.core  # type: ignore[attr-defined]
         await home_timeline.rebuild(core, db_id_of(alice.id, "User"))
         first = await served(client, alice, **request_)  # runs normally, once
@@ -270,15 +273,11 @@ async def test_a_read_signs_in_and_spends_its_points_in_one_redis_call(
 ) -> None:
     """A first-party request with a cached session: the session, the activity mark and the
     points budget in one script, so a profile page costs one Redis call and one statement."""
-    async with client_with(
+    async with seeded_client(
         test_settings,
         compile_documents_after=1,
-        compiled_execution_shadow=False,
         rate_limit_points_per_user="1000/3600",
-    ) as client:
-        api = Api(client)
-        world = await seed(api)
-        alice = world["accounts"][0]
+    ) as (client, alice):
         request = {"query": PROFILE, "variables": {"username": "bob"}}
         first = await served(client, alice, **request)  # compiles it
         redis = client._transport.app.state.core.redis.main  # type: ignore[attr-defined]
@@ -325,15 +324,11 @@ async def test_a_profile_read_in_one_statement_answers_every_case_alike(api: Api
 
 
 async def test_a_plan_falls_back_on_what_it_must_not_decide(test_settings: Settings) -> None:
-    async with client_with(
+    async with seeded_client(
         test_settings,
         compile_documents_after=1,
-        compiled_execution_shadow=False,
         rate_limit_points_per_user="1000/3600",
-    ) as client:
-        api = Api(client)
-        world = await seed(api)
-        alice = world["accounts"][0]
+    ) as (client, alice):
         await served(client, alice, query=HOME, variables={"first": 2})  # compiles it
         fell_back = compiled("fell_back")
 
