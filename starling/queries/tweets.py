@@ -44,7 +44,12 @@ from starling.queries.common import (
     newest_first_by_time,
 )
 from starling.queries.pagination import Page, PageRequest, int_key, page_from_rows
-from starling.queries.users import UserCounts
+from starling.queries.users import (
+    USER_WITH_COUNTS_FIELDS,
+    UserCounts,
+    user_with_counts,
+    with_counts,
+)
 from starling.records import (
     TWEET_COLUMNS,
     USER_COLUMNS,
@@ -279,7 +284,7 @@ async def profile_tweets(
     after = int_key(request)
     rows = await db.fetch(
         _profile_statement(viewer_id is None, include_replies, after is not None),
-        _profile_params(viewer_id, author_id, after, request),
+        {"author_id": author_id, **_page_params(viewer_id, after, request)},
     )
     tweets = [TweetRecord.of_values(row) for row in rows]
     return page_from_rows(tweets, [(t.id,) for t in tweets], request)
@@ -297,18 +302,18 @@ async def profile_tweets_with_parts(
     after = int_key(request)
     rows = await db.fetch(
         _profile_with_parts_statement(viewer_id is None, include_replies, after is not None),
-        _profile_params(viewer_id, author_id, after, request),
+        {"author_id": author_id, **_page_params(viewer_id, after, request)},
     )
     tweets, parts = tweets_with_parts(rows)
     page = page_from_rows(tweets, [(t.id,) for t in tweets], request)
     return page, parts[: len(page.items)]
 
 
-def _profile_params(
-    viewer_id: int | None, author_id: int, after: tuple[int, ...] | None, request: PageRequest
+def _page_params(
+    viewer_id: int | None, after: tuple[int, ...] | None, request: PageRequest
 ) -> dict[str, Any]:
+    """The parameters of ``_profile_page`` but its author."""
     return {
-        "author_id": author_id,
         "viewer_id": viewer_id,
         "after_id": after[0] if after else None,
         "limit": request.first + 1,
@@ -400,40 +405,25 @@ async def profile(
     after = int_key(request)
     rows = await db.fetch(
         _profile_and_page_statement(viewer_id is None, include_replies, after is not None),
-        {
-            "name": username.lower(),
-            "viewer_id": viewer_id,
-            "after_id": after[0] if after else None,
-            "limit": request.first + 1,
-        },
+        {"name": username.lower(), **_page_params(viewer_id, after, request)},
     )
     if not rows:
         return None
-    first = rows[0]
-    owner_end = _USER_FIELDS + len(counters.USER_FIELDS)
+    user, counts = user_with_counts(rows[0])
     # A user with no tweets to show is one row whose page columns are empty.
-    shown = [row[owner_end:] for row in rows if row[owner_end] is not None]
-    tweets, parts = tweets_with_parts(shown)
+    end = USER_WITH_COUNTS_FIELDS
+    tweets, parts = tweets_with_parts([row[end:] for row in rows if row[end] is not None])
     page = page_from_rows(tweets, [(t.id,) for t in tweets], request)
-    return Profile(
-        UserRecord.of_values(first[:_USER_FIELDS]),
-        UserCounts(*first[_USER_FIELDS:owner_end]),
-        page,
-        parts[: len(page.items)],
-    )
+    return Profile(user, counts, page, parts[: len(page.items)])
 
 
 @functools.cache
 def _profile_and_page_statement(anonymous: bool, include_replies: bool, after: bool) -> Prepared:
     owner = User.__table__.alias("owner")
-    with_counts, user_counts = counters.with_live_counts("user", owner, owner.c.id)
+    owner_with_counts, owner_columns = with_counts(owner)
     page = _profile_page(anonymous, include_replies, after, author=owner.c.id).lateral("page")
     statement = _with_page_parts(
-        page,
-        *(owner.c[name] for name in UserRecord._names),
-        *user_counts,
-        *page.c,
-        onto=with_counts.outerjoin(page, true()),
+        page, *owner_columns, *page.c, onto=owner_with_counts.outerjoin(page, true())
     )
     return Prepared(
         statement.where(func.lower(owner.c.username) == bindparam("name", type_=String)).order_by(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, FromClause, Join, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from starling.db import Database, Prepared
@@ -23,17 +23,29 @@ _USERS_BY_NAMES = Prepared(
 _COUNTS = Prepared(counters.live_counts("user", ids_param()))
 
 
-def _users_with_counts_by_names() -> Prepared:
-    joined, counts = counters.with_live_counts("user", User.__table__, User.__table__.c.id)
-    return Prepared(
-        select(*USER_COLUMNS, *counts)
-        .select_from(joined)
-        .where(func.lower(User.username) == any_(bindparam("names", type_=ARRAY(String))))
+def with_counts(users: FromClause) -> tuple[Join, list[ColumnElement[Any]]]:
+    """``users`` joined to their live counts, and the columns ``user_with_counts`` reads: the
+    record's, then the counts."""
+    joined, counts = counters.with_live_counts("user", users, users.c.id)
+    return joined, [*(users.c[name] for name in UserRecord._names), *counts]
+
+
+def user_with_counts(values: Sequence[Any]) -> tuple[UserRecord, UserCounts]:
+    """A user and their counts from the columns of ``with_counts``, in order."""
+    return (
+        UserRecord.of_values(values[:_USER_FIELDS]),
+        UserCounts(*values[_USER_FIELDS:USER_WITH_COUNTS_FIELDS]),
     )
 
 
-_USERS_WITH_COUNTS_BY_NAMES = _users_with_counts_by_names()
-_USER_FIELDS = len(UserRecord._names)
+def _users_with_counts_by_names() -> Prepared:
+    users = User.__table__
+    joined, columns = with_counts(users)
+    return Prepared(
+        select(*columns)
+        .select_from(joined)
+        .where(func.lower(users.c.username) == any_(bindparam("names", type_=ARRAY(String))))
+    )
 
 
 async def users_by_ids(db: Database, ids: Sequence[int]) -> list[UserRecord | None]:
@@ -57,16 +69,18 @@ class UserCounts(NamedTuple):
     likes_count: int = 0
 
 
+_USER_FIELDS = len(UserRecord._names)
+USER_WITH_COUNTS_FIELDS = _USER_FIELDS + len(counters.USER_FIELDS)
+_USERS_WITH_COUNTS_BY_NAMES = _users_with_counts_by_names()
+
+
 async def users_with_counts_by_usernames(
     db: Database, usernames: Sequence[str]
 ) -> list[tuple[UserRecord, UserCounts] | None]:
     """``users_by_usernames`` and each one's ``user_counts``, in one statement."""
     lowered = [name.lower() for name in usernames]
     by_name = {
-        row["username"].lower(): (
-            UserRecord.of_values(row[:_USER_FIELDS]),
-            UserCounts(*row[_USER_FIELDS:]),
-        )
+        row["username"].lower(): user_with_counts(row)
         for row in await db.fetch(_USERS_WITH_COUNTS_BY_NAMES, {"names": lowered})
     }
     return [by_name.get(name) for name in lowered]

@@ -412,23 +412,18 @@ ACTIVITY_RESOLUTION_SECONDS = 3600
 
 # The cached session's user, marked active in the same round trip (a request's only Redis call
 # before it runs). False when the session is not cached: the caller asks PostgreSQL.
-_SIGNED_IN = """
+_SESSION_AND_ACTIVITY = """
 local user_id = redis.call('GET', KEYS[1])
 if not user_id then return false end
 local fresh = redis.call('SET', ARGV[1] .. user_id, 1, 'EX', ARGV[2], 'NX')
-return {user_id, fresh and 1 or 0}
 """
-
-
-# ``_SIGNED_IN``, then ``cost`` spent from the user's own bucket (ARGV[3] .. user id) in the same
-# call: a request whose session is cached makes one Redis round trip before it runs.
+_SIGNED_IN = _SESSION_AND_ACTIVITY + "return {user_id, fresh and 1 or 0}\n"
+# The same, then the cost spent from the user's own bucket (ARGV[3] .. user id; ARGV[4..7]:
+# the rest of ``gcra``'s arguments) in the same call.
 _SIGNED_IN_SPENDING = (
     rate_limits.GCRA_FUNCTION
-    + """
-local user_id = redis.call('GET', KEYS[1])
-if not user_id then return false end
-local fresh = redis.call('SET', ARGV[1] .. user_id, 1, 'EX', ARGV[2], 'NX')
-local spent = gcra(ARGV[3] .. user_id, ARGV[4], ARGV[5], ARGV[6], '1')
+    + _SESSION_AND_ACTIVITY
+    + """local spent = gcra(ARGV[3] .. user_id, ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 return {user_id, fresh and 1 or 0, spent[1], spent[2], spent[3], spent[4]}
 """
 )
@@ -450,7 +445,7 @@ async def signed_in_viewer_spending(
         keys.ACTIVE_PREFIX,
         str(ACTIVITY_RESOLUTION_SECONDS),
         keys.rate_limit(bucket_prefix),
-        *rate_limits.gcra_arguments(budget, cost)[:3],
+        *rate_limits.gcra_arguments(budget, cost),
     )
     if not found:
         return None
