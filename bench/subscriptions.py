@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import secrets
 import statistics
 import time
@@ -105,6 +106,12 @@ async def setup(args: argparse.Namespace) -> None:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -142,8 +149,11 @@ async def run(args: argparse.Namespace) -> None:
             progress.advance()
 
     started = time.monotonic()
+    api_cpu_before, driver_cpu_before = cpu_seconds(args.server_pid), time.process_time()
     await asyncio.gather(*(open_one(token) for _, token in followers))
     opened_in = time.monotonic() - started
+    api_cpu = cpu_seconds(args.server_pid) - api_cpu_before
+    driver_cpu = time.process_time() - driver_cpu_before
     redis = Redis.from_url(args.redis_url)
     while await redis.zcard("presence") < len(followers):  # noqa: ASYNC110 - the server's state
         await asyncio.sleep(0.2)
@@ -193,8 +203,13 @@ async def run(args: argparse.Namespace) -> None:
     for socket in sockets:
         await socket.close()
     await redis.aclose()
+    per_socket_ms = api_cpu / max(len(sockets), 1) * 1000
     print(
-        f"sockets={len(sockets):,} opened in {opened_in:.1f}s; API process RSS {before / 1024:.0f} MiB"
+        f"sockets={len(sockets):,} opened in {opened_in:.1f}s ({len(sockets) / opened_in:,.0f}/s); "
+        f"API process CPU {api_cpu:.1f}s = {per_socket_ms:.3f} ms per socket "
+        f"({1000 / max(per_socket_ms, 1e-9):,.0f} sockets per CPU-second); "
+        f"load driver CPU {driver_cpu:.1f}s\n"
+        f"API process RSS {before / 1024:.0f} MiB"
         f" -> {after / 1024:.0f} MiB = {(after - before) / max(len(sockets), 1):.1f} KiB per socket\n"
         f"one tweet fanned out to all: delivered to {len(latencies):,}/{len(sockets):,} sockets; "
         f"latency first={latencies[0] * 1000:.0f}ms p50={statistics.median(latencies) * 1000:.0f}ms "
@@ -215,11 +230,13 @@ def main() -> None:
     parser.set_defaults(redis_url=REDIS_URL)
     parser.add_argument("--sockets", type=int, default=10_000)
     parser.add_argument("--url", default="ws://127.0.0.1:8900/graphql")
-    parser.add_argument("--server-pid", type=int)
+    parser.add_argument("--server-pid", type=int, help="the API process (run: required)")
     parser.add_argument("--connect-concurrency", type=int, default=200)
     parser.add_argument("--wait", type=float, default=60)
     parser.add_argument("--document", choices=sorted(DOCUMENTS), default="shared")
     args = parser.parse_args()
+    if args.step == "run" and args.server_pid is None:
+        parser.error("run needs --server-pid: the API process's memory and CPU are measured")
     asyncio.run(setup(args) if args.step == "setup" else run(args))
 
 

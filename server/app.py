@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dataloaders.live import LiveDeliveries
+from dataloaders.sessions import SocketSessions
 from schema.build import build_schema
 from server import media
 from server.edge import graphiql
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> Starlette:
         await hub.start()
         app.state.hub = hub
         app.state.live = LiveDeliveries(core.db)
+        app.state.socket_sessions = SocketSessions(core)
         workers: list[tuple[Worker, asyncio.Task[None]]] = []
         if run_worker:
             for options in (worker_options, media_worker_options):

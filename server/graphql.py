@@ -38,6 +38,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from dataloaders import Loaders
+from dataloaders.sessions import SocketSessions
 from execution.cache import CompiledDocuments
 from execution.plan import Fallback, Plan
 from execution.run import Executed, coerce_variables, execute
@@ -79,7 +80,13 @@ async def _session_still_valid(context: Context) -> bool:
     this covers an operation that races the close."""
     if context.token is None:
         return True
-    return await sessions.user_id_for(context.core, context.token) == context.viewer_id
+    return await _socket_sessions(context).user_id_for(context.token) == context.viewer_id
+
+
+def _socket_sessions(context: Context) -> SocketSessions:
+    assert context.request is not None
+    found: SocketSessions = context.request.app.state.socket_sessions
+    return found
 
 
 class TextFrameAdapter(ASGIWebSocketAdapter):
@@ -467,7 +474,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
         if raw is None:
             return None
         token = bearer_token(raw)
-        viewer_id = await sessions.user_id_for(context.core, token) if token else None
+        viewer_id = await _socket_sessions(context).user_id_for(token) if token else None
         if token is None or viewer_id is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.token, context.viewer_id = token, viewer_id

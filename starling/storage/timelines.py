@@ -10,6 +10,7 @@ complete or absent, and an absent one is rebuilt from PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ class Timelines:
         self._push = redis.register_script(_PUSH)
         self._build = redis.register_script(_BUILD)
         self._celebrities: tuple[float, list[int]] | None = None
+        self._celebrities_read: asyncio.Future[list[int]] | None = None
 
     async def push(self, user_ids: Sequence[int], entry: Entry) -> int:
         """Add an entry to the built timelines among ``user_ids``; returns how many took it."""
@@ -218,13 +220,27 @@ class Timelines:
 
     async def celebrities(self) -> list[int]:
         """Read at most every ``CELEBRITIES_MAX_AGE`` seconds in a process: every subscription
-        to a home timeline asks when it opens, thousands a second after a deploy."""
-        now = time.monotonic()
-        if self._celebrities is not None and now - self._celebrities[0] < CELEBRITIES_MAX_AGE:
+        to a home timeline asks when it opens, thousands a second after a deploy, and those
+        asking while it is read wait for that one read."""
+        if (
+            self._celebrities is not None
+            and time.monotonic() - self._celebrities[0] < CELEBRITIES_MAX_AGE
+        ):
             return self._celebrities[1]
+        if self._celebrities_read is None:
+            self._celebrities_read = asyncio.ensure_future(self._read_celebrities())
+        read = self._celebrities_read
+        try:
+            # Shielded: one asker going away must not cancel the read the others wait for.
+            return await asyncio.shield(read)
+        finally:
+            if read.done() and self._celebrities_read is read:
+                self._celebrities_read = None
+
+    async def _read_celebrities(self) -> list[int]:
         members = await self.redis.smembers(keys.CELEBRITIES)  # type: ignore[misc]  # redis-py types results T | Awaitable[T]
         found = [int(member) for member in members]
-        self._celebrities = (now, found)
+        self._celebrities = (time.monotonic(), found)
         return found
 
     async def mark_celebrity(self, author_id: int, is_celebrity: bool) -> None:
