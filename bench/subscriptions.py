@@ -210,14 +210,17 @@ async def run(args: argparse.Namespace) -> None:
         f"({1000 / max(per_socket_ms, 1e-9):,.0f} sockets per CPU-second); "
         f"load driver CPU {driver_cpu:.1f}s\n"
         f"API process RSS {before / 1024:.0f} MiB"
-        f" -> {after / 1024:.0f} MiB = {(after - before) / max(len(sockets), 1):.1f} KiB per socket\n"
+        f" -> {after / 1024:.0f} MiB = {(after - before) / max(len(sockets), 1):.1f} KiB per socket"
+    )
+    if not latencies:
+        print("one tweet fanned out to all: no deliveries")
+        return
+    print(
         f"one tweet fanned out to all: delivered to {len(latencies):,}/{len(sockets):,} sockets; "
         f"latency first={latencies[0] * 1000:.0f}ms p50={statistics.median(latencies) * 1000:.0f}ms "
         f"p99={latencies[int(0.99 * (len(latencies) - 1))] * 1000:.0f}ms max={latencies[-1] * 1000:.0f}ms"
         f"\nfan-out announced it in {len(announced)} message(s), the first "
         f"{(announced[0] - posted_at) * 1000 if announced else float('nan'):.0f}ms after the post"
-        if latencies
-        else "no deliveries"
     )
 
 

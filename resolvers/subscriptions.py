@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import strawberry
 
 from dataloaders import Loaders
+from dataloaders.live import Delivery
 from resolvers.common import decode_id
-from schema.context import Info, shared_delivery
+from schema.context import Context, HandedOver, Info, handed_over, shared_delivery
 from schema.notifications import Notification, TweetEngagement
 from schema.tweets import Prefetched, Tweet
 from starling.errors import DomainError, ErrorCode
@@ -31,28 +33,56 @@ ENGAGEMENT_SETTLE_SECONDS = 0.3
 
 def revocation_channels(info: Info) -> list[str]:
     """The channel that ends a subscription when its token is revoked (logout)."""
-    token = info.context.token
+    return revocation_channels_of(info.context)
+
+
+def revocation_channels_of(context: Context) -> list[str]:
+    token = context.token
     return [keys.revoked_channel(hash_token(token).hex())] if token else []
 
 
 async def home_timeline(info: Info) -> AsyncGenerator[Tweet, None]:
     """Each tweet as it lands in the viewer's home timeline, followed celebrities included."""
-    viewer_id = info.context.require_viewer()
-    core, hub, live = info.context.core, info.context.require_hub(), info.context.require_live()
-    celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
-    revoked = revocation_channels(info)
-    channels = [keys.home_channel(viewer_id), *map(keys.author_channel, celebrities), *revoked]
+    context = info.context
+    viewer_id = context.require_viewer()
     shared = shared_delivery.get()
+    resumed = handed_over.get()
+    deliveries = _resumed(resumed) if resumed is not None else home_deliveries(context)
+    if shared is not None and resumed is None:
+        shared.started(info)
+    async with aclosing(deliveries):
+        async for delivery in deliveries:
+            if shared is not None and await shared.send(info, delivery):
+                continue
+            context.loaders = Loaders(context.core, viewer_id)  # fresh counts per event
+            yield Tweet.from_record(delivery.tweet, Prefetched(author=delivery.author))
+
+
+async def home_deliveries(context: Context) -> AsyncGenerator[Delivery, None]:
+    """The tweets that land in the signed-in viewer's home timeline, as they land; ends when
+    the token is revoked."""
+    viewer_id = context.require_viewer()
+    core, hub, live = context.core, context.require_hub(), context.require_live()
+    celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
+    revoked = revocation_channels_of(context)
+    channels = [keys.home_channel(viewer_id), *map(keys.author_channel, celebrities), *revoked]
     async with hub.presence(viewer_id), hub.listen(channels) as queue:
         while True:
             channel, data = await queue.get()
             if channel in revoked:
                 return
             delivery = await live.home_tweet(int(data), viewer_id)
-            if delivery is None or (shared is not None and await shared.send(info, delivery)):
-                continue
-            info.context.loaders = Loaders(core, viewer_id)  # fresh counts per event
-            yield Tweet.from_record(delivery.tweet, Prefetched(author=delivery.author))
+            if delivery is not None:
+                yield delivery
+
+
+async def _resumed(resumed: HandedOver) -> AsyncGenerator[Delivery, None]:
+    async with aclosing(resumed.rest):
+        if isinstance(resumed.first, Exception):
+            raise resumed.first
+        yield resumed.first
+        async for delivery in resumed.rest:
+            yield delivery
 
 
 async def notifications(info: Info) -> AsyncGenerator[Notification, None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -104,6 +104,11 @@ class SharedDelivery(Protocol):
     """How a subscription operation sends an event rendered once for every socket that selects
     the same fields (server/live.py, for graphql-transport-ws)."""
 
+    def started(self, info: Info) -> None:
+        """The operation passed validation and its resolver started: the next sockets with the
+        same document may skip the normal execution's start."""
+        ...
+
     async def send(self, info: Info, delivery: Delivery) -> bool:
         """Send ``delivery`` as this operation's next message; False when its selection cannot
         be shared (the resolver then yields it for the normal execution)."""
@@ -112,3 +117,17 @@ class SharedDelivery(Protocol):
 
 # Set in each subscription operation's task by the protocol handler that offers it.
 shared_delivery: ContextVar[SharedDelivery | None] = ContextVar("shared_delivery", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOver:
+    """A home timeline stream started without the normal execution, handed to it at an event
+    it could not render alone (or at a failure, raised there): that first, then the rest of
+    the same stream (already listening, so nothing is missed)."""
+
+    first: Delivery | Exception
+    rest: AsyncGenerator[Delivery, None]
+
+
+# Set by the protocol handler in the operation's task before it starts the normal execution.
+handed_over: ContextVar[HandedOver | None] = ContextVar("handed_over", default=None)

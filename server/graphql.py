@@ -49,7 +49,7 @@ from server.edge import graphiql
 from server.edge.budget import note_spent, sign_in_spending, spend_points
 from server.edge.clients import client_of
 from server.edge.documents import document_of
-from server.live import OperationDelivery, SharedRendering
+from server.live import OperationDelivery, SharedRendering, run_home_timeline
 from server.request_body import RequestRejected, decode_json, graphql_params, read_body
 from starling import metrics
 from starling.config import Settings
@@ -115,12 +115,25 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle()
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        shared_delivery.set(
-            OperationDelivery(
-                self.view.live_rendering, operation, self.websocket.send_text, self.shadow_payloads
-            )
+        rendering = self.view.live_rendering
+        sender = OperationDelivery(
+            rendering, operation, self.websocket.send_text, self.shadow_payloads
         )
-        await super().run_operation(operation)
+        shared_delivery.set(sender)
+        document = (
+            rendering.document(operation.query, operation.operation_name)
+            if self.shadow_payloads is None
+            and self.context.viewer_id is not None
+            and isinstance(operation.variables, dict | None)
+            else None
+        )
+        normally = functools.partial(super().run_operation, operation)
+        if document is None:
+            metrics.LIVE_STARTS.labels("normal").inc()
+            await normally()
+        else:
+            metrics.LIVE_STARTS.labels("direct").inc()
+            await run_home_timeline(document, self.context, sender, normally)
 
     async def send_message(self, message: Message) -> None:
         if self.shadow_payloads is not None and message["type"] == "next":

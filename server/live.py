@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ from execution.plan import (
     viewers_load_together,
 )
 from execution.run import execute_selection
-from schema.context import Context, Info
+from resolvers.subscriptions import home_deliveries
+from schema.context import Context, HandedOver, Info, handed_over
 from starling import metrics
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,16 @@ class _Compiled:
     # Reads per-viewer values (viewerHasLiked, viewerIsFollowing ...): sockets are grouped by
     # them and each group answered once; else one answer serves everyone.
     per_viewer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDocument:
+    """A homeTimeline subscription document that has started the normal way (so it is valid),
+    has no variables and a shareable selection: the next sockets that send it start without
+    the normal execution (``run_home_timeline``)."""
+
+    compiled: _Compiled
+    selection_key: SelectionKey
 
 
 class _ViewerBatch:
@@ -81,6 +93,40 @@ class SharedRendering:
         self.maxsize = maxsize
         # None: looked at and not shareable (never looked at again while remembered).
         self._selections: OrderedDict[SelectionKey, _Compiled | None] = OrderedDict()
+        # By (document, operation name as the client gave it).
+        self._documents: OrderedDict[tuple[str, str | None], LiveDocument] = OrderedDict()
+
+    def started(self, info: Info, query: str, operation_name: str | None) -> None:
+        """A homeTimeline operation passed validation and started the normal way: remember its
+        document when the next sockets sending it may start directly."""
+        key = (query, operation_name)
+        if key in self._documents:
+            self._documents.move_to_end(key)
+            return
+        raw = info._raw_info
+        selection_key = _selection_key(raw)
+        if (
+            raw.field_name != "homeTimeline"
+            or selection_key is None
+            or selection_key[0] != query
+            or raw.operation.variable_definitions
+            or len(raw.field_nodes) != 1
+        ):
+            return
+        compiled = self._selection(selection_key, raw)
+        if compiled is None:
+            return
+        self._documents[key] = LiveDocument(compiled, selection_key)
+        if len(self._documents) > self.maxsize:
+            self._documents.popitem(last=False)
+
+    def document(self, query: str, operation_name: str | None) -> LiveDocument | None:
+        """The document, when sockets sending it may start directly."""
+        key = (query, operation_name)
+        found = self._documents.get(key)
+        if found is not None:
+            self._documents.move_to_end(key)
+        return found
 
     async def payload(self, info: Info, delivery: Delivery) -> str | None:
         """The ``next`` message's payload for ``delivery`` as JSON text, rendered once for every
@@ -96,6 +142,17 @@ class SharedRendering:
         # Typed as VariableValues; subscription events get the coerced dict.
         given = raw.variable_values
         coerced = given.coerced if isinstance(given, VariableValues) else dict(given)
+        return await self.rendered(compiled, key, coerced, info.context, delivery)
+
+    async def rendered(
+        self,
+        compiled: _Compiled,
+        key: SelectionKey,
+        coerced: dict[str, Any],
+        context: Context,
+        delivery: Delivery,
+    ) -> str | None:
+        """``payload`` of a compiled selection with its coerced variables."""
         try:
             variables_key = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS)
         except TypeError:
@@ -104,11 +161,11 @@ class SharedRendering:
         # The coerced values are all the plan reads (conditions, arguments).
         variables = VariableValues({}, coerced)
         if compiled.per_viewer:
-            return await self._grouped(info, delivery, compiled, key[2], variables, memo)
+            return await self._grouped(context, delivery, compiled, key[2], variables, memo)
         rendering = delivery.rendered.get(memo)
         if rendering is None:
             rendering = asyncio.ensure_future(
-                _render(compiled.selection, key[2], info.context, variables, delivery)
+                _render(compiled.selection, key[2], context, variables, delivery)
             )
             delivery.rendered[memo] = rendering
         # Shielded: one socket closing must not cancel what the others wait for.
@@ -117,14 +174,14 @@ class SharedRendering:
 
     async def _grouped(
         self,
-        info: Info,
+        context: Context,
         delivery: Delivery,
         compiled: _Compiled,
         response_key: str,
         variables: VariableValues,
         memo: Any,
     ) -> str | None:
-        viewer_id = info.context.viewer_id
+        viewer_id = context.viewer_id
         if viewer_id is None:
             return None
         batch = delivery.rendered.get(memo)
@@ -136,7 +193,7 @@ class SharedRendering:
                 batch,
                 compiled.selection,
                 response_key,
-                info.context,
+                context,
                 variables,
                 delivery,
             )
@@ -306,6 +363,11 @@ class OperationDelivery:
         # normal execution sends, and the normal execution runs.
         self.shadow = shadow
 
+    def started(self, info: Info) -> None:
+        if self.shadow is None:  # shadow mode compares every event with the normal execution
+            operation = self.operation
+            self.rendering.started(info, operation.query, operation.operation_name)
+
     async def send(self, info: Info, delivery: Delivery) -> bool:
         payload = await self.rendering.payload(info, delivery)
         if payload is None:
@@ -313,7 +375,51 @@ class OperationDelivery:
         if self.shadow is not None:
             self.shadow[self.operation.id] = payload
             return False
+        await self.send_payload(payload)
+        return True
+
+    async def send_payload(self, payload: str) -> None:
         if not self.operation.completed:
             await self.send_text(self.prefix + payload + "}")
             metrics.LIVE_SHARED.inc()
-        return True
+
+
+async def run_home_timeline(
+    document: LiveDocument,
+    context: Context,
+    sender: OperationDelivery,
+    run_normally: Callable[[], Awaitable[None]],
+) -> None:
+    """A homeTimeline operation whose document is known (``SharedRendering.document``), started
+    without graphql-core: its start (extensions, validation lookups, the subscribe machinery)
+    was most of what opening a socket cost. Each event is rendered shared; one that cannot be
+    (or a failure) is handed to the normal execution with the rest of the stream, which then
+    answers it exactly as it would have from the start."""
+    started = time.perf_counter()
+    rendering, operation = sender.rendering, sender.operation
+    deliveries = home_deliveries(context)
+    try:
+        while True:
+            try:
+                delivery = await anext(deliveries)
+            except StopAsyncIteration:  # the token was revoked
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+                name = metrics.operation_label(document.selection_key[1])
+                metrics.REQUESTS.labels(name, "subscription", "ok").inc()
+                metrics.REQUEST_SECONDS.labels(name, "subscription").observe(
+                    time.perf_counter() - started
+                )
+                return
+            except Exception as error:  # the normal execution reports it as it would its own
+                handed_over.set(HandedOver(error, deliveries))
+                break
+            payload = await rendering.rendered(
+                document.compiled, document.selection_key, {}, context, delivery
+            )
+            if payload is None:
+                handed_over.set(HandedOver(delivery, deliveries))
+                break
+            await sender.send_payload(payload)
+        await run_normally()
+    finally:
+        await deliveries.aclose()

@@ -37,6 +37,12 @@ LIVE_SHARED = Counter(
     "Subscription messages sent from a rendering shared by every socket with the same selection "
     "(the rest are executed per socket).",
 )
+LIVE_STARTS = Counter(
+    "starling_live_operation_starts_total",
+    "graphql-transport-ws operations by how they started: directly (a homeTimeline subscription "
+    "document already seen to start, rendered shared) or the normal way (graphql-core).",
+    ["path"],
+)
 DELIVERIES = Counter(
     "starling_event_deliveries",
     "Event deliveries tried, by consumer and outcome (done, retry, dead).",
