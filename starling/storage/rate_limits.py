@@ -35,7 +35,8 @@ local function gcra(key, interval_arg, window_arg, cost_arg, record_arg)
     return {0, 0, allow_at - now, tat - now}
   end
   if record and cost > 0 then
-    redis.call('SET', key, new_tat, 'PX', math.max(1, new_tat - now))
+    -- PX takes whole milliseconds; the interval need not be one.
+    redis.call('SET', key, new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
   end
   local remaining = math.floor((now - allow_at) / interval)
   if not record then new_tat = tat end

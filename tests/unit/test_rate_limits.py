@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from starling.storage import rate_limits
+from starling.storage import keys, rate_limits
 from starling.storage.rate_limits import Budget
 
 
@@ -50,3 +50,20 @@ async def test_reset_gives_the_whole_budget_back(app: Any) -> None:
 def test_a_malformed_budget_is_refused(text: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - Budget.parse raises only ValueError
         Budget.parse(text)
+
+
+@pytest.mark.parametrize("budget", [Budget(3, 1), Budget(7, 60)])
+async def test_a_budget_whose_interval_is_not_whole_milliseconds_spends(
+    app: Any, budget: Budget
+) -> None:
+    """One unit every 333.3 ms (or 8,571.4 ms): the key's expiry is rounded up to whole ms,
+    which Redis's PX requires (it was an INTERNAL_SERVER_ERROR; seen registering 60 accounts
+    at once, when the bucket's time ran ahead of the clock by a fraction)."""
+    redis = app.state.core.redis.main
+    decisions = [
+        await rate_limits.spend(redis, f"odd{budget}", budget) for _ in range(budget.count)
+    ]
+    assert all(d.allowed for d in decisions)
+    assert decisions[-1].remaining == 0
+    ttl_ms = await redis.pttl(keys.rate_limit(f"odd{budget}"))
+    assert 0 < ttl_ms <= budget.seconds * 1000
