@@ -24,13 +24,14 @@ import json
 import os
 import secrets
 import statistics
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
-import websockets
 from argon2 import PasswordHasher
 from redis.asyncio import Redis
 
@@ -50,6 +51,8 @@ from starling.storage import keys
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/starling_bench_ws"
 REDIS_URL = "redis://127.0.0.1:6379/6"
 TOKENS = DATA_DIR / "ws_tokens.tsv"
+# The sockets are opened and held by Node (sockets.cjs; ``npm ci`` there on first use).
+DRIVERS_DIR = Path(__file__).resolve().parent / "drivers"
 DOCUMENTS = {
     # Nothing per viewer: one execution per event serves every socket (server/live.py).
     "shared": "subscription { homeTimeline { id text author { username } } }",
@@ -120,56 +123,44 @@ def rss_kib(pid: int) -> int:
 
 
 async def run(args: argparse.Namespace) -> None:
-    lines = [line.split("\t") for line in TOKENS.read_text().splitlines()]
-    author_token = lines[0][1]
-    followers = lines[1 : args.sockets + 1]
+    author_token = TOKENS.read_text().splitlines()[0].split("\t")[1]
     before = rss_kib(args.server_pid)
-    sockets: list[websockets.ClientConnection] = []
-    semaphore = asyncio.Semaphore(args.connect_concurrency)
-    progress = Progress("sockets", len(followers))
+    driver = await asyncio.create_subprocess_exec(
+        "node",
+        str(DRIVERS_DIR / "sockets.cjs"),
+        args.url,
+        str(TOKENS),
+        str(args.sockets),
+        str(args.connect_concurrency),
+        DOCUMENTS[args.document],
+        str(args.wait),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=1 << 24,  # the latencies come as one line
+    )
+    assert driver.stdin is not None
+    assert driver.stdout is not None
 
-    async def open_one(token: str) -> None:
-        async with semaphore:
-            socket = await websockets.connect(
-                args.url, subprotocols=["graphql-transport-ws"], max_queue=4, open_timeout=60
-            )
-            await socket.send(
-                json.dumps(
-                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
-                )
-            )
-            ack = json.loads(await socket.recv())
-            assert ack["type"] == "connection_ack", ack
-            await socket.send(
-                json.dumps(
-                    {"id": "1", "type": "subscribe", "payload": {"query": DOCUMENTS[args.document]}}
-                )
-            )
-            sockets.append(socket)
-            progress.advance()
+    async def line() -> dict[str, Any]:
+        assert driver.stdout is not None
+        message: dict[str, Any] = json.loads(
+            await driver.stdout.readline() or b'{"error":"exited"}'
+        )
+        if "error" in message:
+            raise SystemExit(f"the socket driver failed: {message['error']}")
+        return message
 
-    started = time.monotonic()
-    api_cpu_before, driver_cpu_before = cpu_seconds(args.server_pid), time.process_time()
-    await asyncio.gather(*(open_one(token) for _, token in followers))
-    opened_in = time.monotonic() - started
+    await line()  # opening
+    api_cpu_before = cpu_seconds(args.server_pid)
+    opened = await line()
     api_cpu = cpu_seconds(args.server_pid) - api_cpu_before
-    driver_cpu = time.process_time() - driver_cpu_before
+    sockets = opened["opened"]
     redis = Redis.from_url(args.redis_url)
-    while await redis.zcard("presence") < len(followers):  # noqa: ASYNC110 - the server's state
+    while await redis.zcard("presence") < sockets:  # noqa: ASYNC110 - the server's state
         await asyncio.sleep(0.2)
     await asyncio.sleep(1)
     after = rss_kib(args.server_pid)
 
-    arrivals: list[float] = []
-
-    async def receive(socket: websockets.ClientConnection) -> None:
-        while True:
-            message = json.loads(await socket.recv())
-            if message["type"] == "next":
-                arrivals.append(time.monotonic())
-                return
-
-    receivers = [asyncio.create_task(receive(s)) for s in sockets]
     # When the worker's fan-out told the API processes (the rest is the API's delivery).
     announced: list[float] = []
     announcements = redis.pubsub(ignore_subscribe_messages=True)
@@ -183,6 +174,8 @@ async def run(args: argparse.Namespace) -> None:
     listener = asyncio.create_task(listen())
     http_url = args.url.replace("ws://", "http://")
     async with httpx.AsyncClient(timeout=30) as http:
+        driver.stdin.write(b"posting\n")
+        await driver.stdin.drain()
         posted_at = time.monotonic()
         response = await http.post(
             http_url,
@@ -195,28 +188,26 @@ async def run(args: argparse.Namespace) -> None:
         )
         assert response.status_code == 200, response.text
         assert response.json()["data"]["postTweet"]["errors"] == [], response.text
-    _done, pending = await asyncio.wait(receivers, timeout=args.wait)
-    for task in [*pending, listener]:
-        task.cancel()
+    latencies = sorted(ms / 1000 for ms in (await line())["latenciesMs"])
+    await driver.wait()
+    listener.cancel()
     await announcements.aclose()
-    latencies = sorted(t - posted_at for t in arrivals)
-    for socket in sockets:
-        await socket.close()
     await redis.aclose()
-    per_socket_ms = api_cpu / max(len(sockets), 1) * 1000
+    per_socket_ms = api_cpu / max(sockets, 1) * 1000
     print(
-        f"sockets={len(sockets):,} opened in {opened_in:.1f}s ({len(sockets) / opened_in:,.0f}/s); "
+        f"sockets={sockets:,} opened in {opened['seconds']:.1f}s "
+        f"({sockets / opened['seconds']:,.0f}/s); "
         f"API process CPU {api_cpu:.1f}s = {per_socket_ms:.3f} ms per socket "
         f"({1000 / max(per_socket_ms, 1e-9):,.0f} sockets per CPU-second); "
-        f"load driver CPU {driver_cpu:.1f}s\n"
+        f"load driver CPU {opened['cpuSeconds']:.1f}s\n"
         f"API process RSS {before / 1024:.0f} MiB"
-        f" -> {after / 1024:.0f} MiB = {(after - before) / max(len(sockets), 1):.1f} KiB per socket"
+        f" -> {after / 1024:.0f} MiB = {(after - before) / max(sockets, 1):.1f} KiB per socket"
     )
     if not latencies:
         print("one tweet fanned out to all: no deliveries")
         return
     print(
-        f"one tweet fanned out to all: delivered to {len(latencies):,}/{len(sockets):,} sockets; "
+        f"one tweet fanned out to all: delivered to {len(latencies):,}/{sockets:,} sockets; "
         f"latency first={latencies[0] * 1000:.0f}ms p50={statistics.median(latencies) * 1000:.0f}ms "
         f"p99={latencies[int(0.99 * (len(latencies) - 1))] * 1000:.0f}ms max={latencies[-1] * 1000:.0f}ms"
         f"\nfan-out announced it in {len(announced)} message(s), the first "
@@ -240,6 +231,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.step == "run" and args.server_pid is None:
         parser.error("run needs --server-pid: the API process's memory and CPU are measured")
+    if args.step == "run" and not (DRIVERS_DIR / "node_modules").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=DRIVERS_DIR, check=True)
     asyncio.run(setup(args) if args.step == "setup" else run(args))
 
 
