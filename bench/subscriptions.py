@@ -8,9 +8,10 @@
       --server-pid <pid of the API process>
 
 ``setup`` makes one author and N followers (all active) with login tokens. ``run`` opens N
-graphql-transport-ws sockets, each subscribed to homeTimeline (``--document per-viewer`` selects
-a per-viewer field too), reads the API process's memory before and after, then posts one tweet
-from the author and times its arrival on every socket. Sessions are read from PostgreSQL on
+graphql-transport-ws sockets with Node (``bench/drivers/sockets.cjs``: Python's client cost more
+CPU per socket than the server), each subscribed to homeTimeline (``--document per-viewer``
+selects a per-viewer field too), reads the API process's CPU while they open and its memory
+before and after, then posts one tweet from the author and times its arrival on every socket. Sessions are read from PostgreSQL on
 first use and cached in Redis for five minutes: flush the Redis database before a run to measure
 the slower, uncached opening.
 """

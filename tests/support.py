@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -347,3 +347,21 @@ async def fetch_media(app: Any, method: str, url: str, **kwargs: Any) -> httpx.R
             return await client.request(method, url, **kwargs)
     async with httpx.AsyncClient() as client:
         return await client.request(method, url, **kwargs)
+
+
+@contextlib.contextmanager
+def count_commands(redis: Any) -> Iterator[list[str]]:
+    """The names of the commands a Redis client sends one at a time (a pipeline sends its
+    own way)."""
+    commands: list[str] = []
+    execute_command = redis.execute_command
+
+    async def counted(*args: Any, **options: Any) -> Any:
+        commands.append(str(args[0]))
+        return await execute_command(*args, **options)
+
+    redis.execute_command = counted
+    try:
+        yield commands
+    finally:
+        del redis.execute_command

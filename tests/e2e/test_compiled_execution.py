@@ -27,7 +27,7 @@ from starling import metrics
 from starling.config import Settings
 from starling.services import home_timeline
 from tests.e2e.test_dataloaders import count_statements
-from tests.support import Account, Api, act, client_with, post
+from tests.support import Account, Api, act, client_with, count_commands, post
 
 HOME = """query Home($first: Int) { homeTimeline(first: $first) {
   edges { cursor node { id text createdAt author { id username displayName }
@@ -281,18 +281,8 @@ async def test_a_read_signs_in_and_spends_its_points_in_one_redis_call(
         request = {"query": PROFILE, "variables": {"username": "bob"}}
         first = await served(client, alice, **request)  # compiles it
         redis = client._transport.app.state.core.redis.main  # type: ignore[attr-defined]
-        commands: list[str] = []
-        execute_command = redis.execute_command
-
-        async def counted(*args: Any, **options: Any) -> Any:
-            commands.append(str(args[0]))
-            return await execute_command(*args, **options)
-
-        redis.execute_command = counted
-        try:
+        with count_commands(redis) as commands:
             second = await served(client, alice, **request)
-        finally:
-            del redis.execute_command
         assert commands == ["EVAL"]
         assert second.json()["data"] == first.json()["data"]
         spent = [r.json()["extensions"]["cost"] for r in (first, second)]

@@ -10,32 +10,13 @@ check that through the WebSocket endpoint.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from starling.storage import keys, sessions
 from tests.e2e.test_dataloaders import count_statements
-from tests.support import Api, db_id, run_sql
+from tests.support import Api, count_commands, db_id, run_sql
 
 UNKNOWN = "stl_" + "x" * 43
-
-
-@contextmanager
-def count_commands(redis: Any) -> Iterator[list[str]]:
-    """The commands sent one at a time (a pipeline sends its own way)."""
-    commands: list[str] = []
-    execute_command = redis.execute_command
-
-    async def counted(*args: Any, **options: Any) -> Any:
-        commands.append(str(args[0]))
-        return await execute_command(*args, **options)
-
-    redis.execute_command = counted
-    try:
-        yield commands
-    finally:
-        del redis.execute_command
 
 
 async def test_sockets_signing_in_in_one_tick_make_one_read(
