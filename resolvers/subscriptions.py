@@ -24,7 +24,7 @@ from starling.queries import home
 from starling.queries import notifications as notification_queries
 from starling.queries.tweets import tweet_counts, visible_tweets_by_ids
 from starling.storage import keys
-from starling.storage.events import Event
+from starling.storage.events import Event, Inbox
 from starling.storage.sessions import hash_token
 
 # Longer than the publisher's throttle (200 ms), so the trailing read sees what it held back.
@@ -155,7 +155,7 @@ async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[Twee
                     break
 
 
-def _drain(queue: asyncio.Queue[Event]) -> list[Event]:
+def _drain(queue: Inbox) -> list[Event]:
     events = []
     while not queue.empty():
         events.append(queue.get_nowait())

@@ -142,6 +142,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 raise CompiledExecutionMismatch("a shared live message", shared, message)
         await super().send_message(message)
 
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        # Cancelled once connection_init arrives; kept, it would hold its CancelledError and
+        # that error's traceback frames for the socket's life: a tenth of an idle socket's
+        # objects, which the collector scans again and again during a reconnect storm.
+        self.connection_init_timeout_task = None
+
     async def handle_subscribe(self, message: Any) -> None:
         if self.connection_acknowledged and not await _session_still_valid(self.context):
             await self.websocket.close(code=FORBIDDEN, reason="Forbidden")

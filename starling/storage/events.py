@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from redis.asyncio import Redis
@@ -127,6 +127,48 @@ class Publisher:
             )
 
 
+class Inbox:
+    """One listener's events, in order, at most ``maxsize`` waiting: ``asyncio.Queue``'s get,
+    get_nowait, put_nowait, empty and full for a single consumer. Every socket holds two; an
+    asyncio.Queue is three deques and an Event, which the collector scans for the socket's
+    whole life."""
+
+    __slots__ = ("_events", "_maxsize", "_waiter")
+
+    def __init__(self, maxsize: int) -> None:
+        self._events: deque[Event] = deque()
+        self._maxsize = maxsize
+        self._waiter: asyncio.Future[None] | None = None
+
+    def empty(self) -> bool:
+        return not self._events
+
+    def full(self) -> bool:
+        return len(self._events) >= self._maxsize
+
+    def put_nowait(self, event: Event) -> None:
+        if self.full():
+            raise asyncio.QueueFull
+        self._events.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def get_nowait(self) -> Event:
+        if not self._events:
+            raise asyncio.QueueEmpty
+        return self._events.popleft()
+
+    async def get(self) -> Event:
+        while not self._events:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._events.popleft()
+
+
 class _Arrivals:
     """Users whose presence one ZADD writes, and when it is written."""
 
@@ -152,7 +194,7 @@ class Hub:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._pubsub: PubSub | None = None
-        self._listeners: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self._listeners: dict[str, set[Inbox]] = defaultdict(set)
         self._present: dict[int, int] = defaultdict(int)
         self._watched: dict[int, int] = defaultdict(int)
         self._tasks: list[asyncio.Task[None]] = []
@@ -179,9 +221,10 @@ class Hub:
             await self._pubsub.aclose()
 
     @contextlib.asynccontextmanager
-    async def listen(self, channels: Sequence[str]) -> AsyncIterator[asyncio.Queue[Event]]:
-        """A queue receiving every message on ``channels`` as (channel, data)."""
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
+    async def listen(self, channels: Sequence[str]) -> AsyncIterator[Inbox]:
+        """An inbox receiving every message on ``channels`` as (channel, data); one consumer
+        reads it."""
+        queue = Inbox(maxsize=1000)
         # Channels filled locally need no SUBSCRIBE, so no lock either (nothing here awaits).
         remote = not all(map(_filled_locally, channels))
         if remote:
@@ -203,11 +246,11 @@ class Hub:
             else:
                 self._remove(queue, channels)
 
-    def _add(self, queue: asyncio.Queue[Event], channels: Sequence[str]) -> None:
+    def _add(self, queue: Inbox, channels: Sequence[str]) -> None:
         for channel in channels:
             self._listeners[channel].add(queue)
 
-    def _remove(self, queue: asyncio.Queue[Event], channels: Sequence[str]) -> list[str]:
+    def _remove(self, queue: Inbox, channels: Sequence[str]) -> list[str]:
         """Stop ``queue`` listening; the channels nobody here listens to any more."""
         gone = []
         for channel in channels:
