@@ -90,9 +90,9 @@ async function main() {
     finish = resolve;
     setTimeout(resolve, Number(waitSeconds) * 1000);
   });
-  print({ latenciesMs: latencies });
   for (const socket of sockets) socket.terminate();
-  process.exit(0);
+  // Exit once the line is written: a pipe takes 64 KiB at a time, and exiting cuts the rest.
+  process.stdout.write(JSON.stringify({ latenciesMs: latencies }) + "\n", () => process.exit(0));
 }
 
 main().catch((error) => {
