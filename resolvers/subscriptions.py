@@ -31,12 +31,8 @@ from starling.storage.sessions import hash_token
 ENGAGEMENT_SETTLE_SECONDS = 0.3
 
 
-def revocation_channels(info: Info) -> list[str]:
+def revocation_channels(context: Context) -> list[str]:
     """The channel that ends a subscription when its token is revoked (logout)."""
-    return revocation_channels_of(info.context)
-
-
-def revocation_channels_of(context: Context) -> list[str]:
     token = context.token
     return [keys.revoked_channel(hash_token(token).hex())] if token else []
 
@@ -64,7 +60,7 @@ async def home_deliveries(context: Context) -> AsyncGenerator[Delivery, None]:
     viewer_id = context.require_viewer()
     core, hub, live = context.core, context.require_hub(), context.require_live()
     celebrities = await home.followed_among(core.db, viewer_id, await core.timelines.celebrities())
-    revoked = revocation_channels_of(context)
+    revoked = revocation_channels(context)
     channels = [keys.home_channel(viewer_id), *map(keys.author_channel, celebrities), *revoked]
     async with hub.presence(viewer_id), hub.listen(channels) as queue:
         while True:
@@ -88,7 +84,7 @@ async def _resumed(resumed: HandedOver) -> AsyncGenerator[Delivery, None]:
 async def notifications(info: Info) -> AsyncGenerator[Notification, None]:
     viewer_id = info.context.require_viewer()
     core, hub = info.context.core, info.context.require_hub()
-    revoked = revocation_channels(info)
+    revoked = revocation_channels(info.context)
     async with (
         hub.presence(viewer_id),
         hub.listen([keys.notifications_channel(viewer_id), *revoked]) as queue,
@@ -108,7 +104,7 @@ async def tweet_engagement(info: Info, id: strawberry.ID) -> AsyncGenerator[Twee
     Ends when the viewer may no longer see the tweet (deleted, protected, a block)."""
     tweet_id = decode_id(id, "Tweet")
     core, hub, viewer_id = info.context.core, info.context.require_hub(), info.context.viewer_id
-    revoked = revocation_channels(info)
+    revoked = revocation_channels(info.context)
 
     async def current() -> TweetEngagement | None:
         # Checked on every update, not once: a block or a delete must stop the stream.

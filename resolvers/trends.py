@@ -53,7 +53,7 @@ async def live_trends(
     wanted, count = _region(region), _limit(limit)
     core, hub = info.context.core, info.context.require_hub()
     channel = keys.trends_channel(region_scope(wanted) if wanted else GLOBAL)
-    revoked = revocation_channels(info)
+    revoked = revocation_channels(info.context)
     async with hub.listen([channel, *revoked]) as queue:
         while True:
             listed = await trend_service.trends(core, info.context.viewer_id, wanted, count)

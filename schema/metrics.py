@@ -23,5 +23,4 @@ class OperationMetrics(SchemaExtension):
         failed = bool(context.pre_execution_errors) or bool(
             context.result is not None and context.result.errors
         )
-        metrics.REQUESTS.labels(name, kind, "error" if failed else "ok").inc()
-        metrics.REQUEST_SECONDS.labels(name, kind).observe(time.perf_counter() - started)
+        metrics.observe_operation(name, kind, failed=failed, started=started)

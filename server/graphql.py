@@ -313,8 +313,7 @@ class StarlingGraphQL(GraphQL[Context, None]):
             context.shadow = (plan, variables, body)
             return None  # the normal path runs too, and execute_single compares
         name = metrics.operation_label(plan.operation.name.value if plan.operation.name else None)
-        metrics.REQUESTS.labels(name, "query", "ok").inc()
-        metrics.REQUEST_SECONDS.labels(name, "query").observe(time.perf_counter() - started)
+        metrics.observe_operation(name, "query", failed=False, started=started)
         headers = rate_limit_headers(context.rate_limit) if context.rate_limit is not None else {}
         return Response(orjson.dumps(body), headers=headers, media_type="application/json")
 

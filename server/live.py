@@ -405,10 +405,7 @@ async def run_home_timeline(
             except StopAsyncIteration:  # the token was revoked
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
                 name = metrics.operation_label(document.selection_key[1])
-                metrics.REQUESTS.labels(name, "subscription", "ok").inc()
-                metrics.REQUEST_SECONDS.labels(name, "subscription").observe(
-                    time.perf_counter() - started
-                )
+                metrics.observe_operation(name, "subscription", failed=False, started=started)
                 return
             except Exception as error:  # the normal execution reports it as it would its own
                 handed_over.set(HandedOver(error, deliveries))

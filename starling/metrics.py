@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -65,6 +66,13 @@ _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 MAX_OPERATION_NAMES = 300
 _known_names: set[str] = set()
 _names_lock = threading.Lock()
+
+
+def observe_operation(label: str, kind: str, *, failed: bool, started: float) -> None:
+    """Count one GraphQL operation (``label`` from ``operation_label``) that began at
+    ``started`` (``time.perf_counter()``), whichever path ran it."""
+    REQUESTS.labels(label, kind, "error" if failed else "ok").inc()
+    REQUEST_SECONDS.labels(label, kind).observe(time.perf_counter() - started)
 
 
 def operation_label(name: str | None) -> str:
