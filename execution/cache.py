@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
+from cachetools import LRUCache
 from graphql import GraphQLError, GraphQLSchema, parse
 
 from execution.plan import Plan, Unplannable, compile_plan
@@ -19,7 +19,7 @@ class CompiledDocuments:
         self.compile_after = compile_after
         self.maxsize = maxsize
         # None: looked at and not plannable (never looked at again while remembered).
-        self._plans: OrderedDict[Key, Plan | None] = OrderedDict()
+        self._plans: LRUCache[Key, Plan | None] = LRUCache(maxsize)
         self._clean_runs: dict[Key, int] = {}
 
     @property
@@ -27,11 +27,7 @@ class CompiledDocuments:
         return self.compile_after > 0
 
     def plan_for(self, query: str, operation_name: str | None) -> Plan | None:
-        key = (query, operation_name)
-        plan = self._plans.get(key)
-        if plan is not None:
-            self._plans.move_to_end(key)
-        return plan
+        return self._plans.get((query, operation_name))
 
     def ran_cleanly(self, query: str, operation_name: str | None, persisted: bool) -> None:
         """A query ran with no errors (so it is valid): compile it once it is known."""
@@ -46,8 +42,6 @@ class CompiledDocuments:
             return
         self._clean_runs.pop(key, None)
         self._plans[key] = self._compile(query, operation_name)
-        if len(self._plans) > self.maxsize:
-            self._plans.popitem(last=False)
 
     def _compile(self, query: str, operation_name: str | None) -> Plan | None:
         try:

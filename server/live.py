@@ -24,12 +24,12 @@ import asyncio
 import functools
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema
 from graphql.execution.values import VariableValues
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
@@ -90,18 +90,16 @@ class SharedRendering:
 
     def __init__(self, schema: GraphQLSchema, maxsize: int = 512) -> None:
         self.schema = schema
-        self.maxsize = maxsize
         # None: looked at and not shareable (never looked at again while remembered).
-        self._selections: OrderedDict[SelectionKey, _Compiled | None] = OrderedDict()
+        self._selections: LRUCache[SelectionKey, _Compiled | None] = LRUCache(maxsize)
         # By (document, operation name as the client gave it).
-        self._documents: OrderedDict[tuple[str, str | None], LiveDocument] = OrderedDict()
+        self._documents: LRUCache[tuple[str, str | None], LiveDocument] = LRUCache(maxsize)
 
     def started(self, info: Info, query: str, operation_name: str | None) -> None:
         """A homeTimeline operation passed validation and started the normal way: remember its
         document when the next sockets sending it may start directly."""
         key = (query, operation_name)
-        if key in self._documents:
-            self._documents.move_to_end(key)
+        if self._documents.get(key) is not None:
             return
         raw = info._raw_info
         selection_key = _selection_key(raw)
@@ -117,16 +115,10 @@ class SharedRendering:
         if compiled is None:
             return
         self._documents[key] = LiveDocument(compiled, selection_key)
-        if len(self._documents) > self.maxsize:
-            self._documents.popitem(last=False)
 
     def document(self, query: str, operation_name: str | None) -> LiveDocument | None:
         """The document, when sockets sending it may start directly."""
-        key = (query, operation_name)
-        found = self._documents.get(key)
-        if found is not None:
-            self._documents.move_to_end(key)
-        return found
+        return self._documents.get((query, operation_name))
 
     async def payload(self, info: Info, delivery: Delivery) -> str | None:
         """The ``next`` message's payload for ``delivery`` as JSON text, rendered once for every
@@ -204,7 +196,6 @@ class SharedRendering:
 
     def _selection(self, key: SelectionKey, raw: Any) -> _Compiled | None:
         if key in self._selections:
-            self._selections.move_to_end(key)
             return self._selections[key]
         parent = raw.return_type
         if isinstance(parent, GraphQLNonNull):
@@ -220,8 +211,6 @@ class SharedRendering:
             elif selection is not None and viewers_load_together(selection):
                 found = _Compiled(selection, per_viewer=True)
         self._selections[key] = found
-        if len(self._selections) > self.maxsize:
-            self._selections.popitem(last=False)
         return found
 
 
