@@ -35,10 +35,12 @@ local retweet = ARGV[3] ~= '0'
 for id in string.gmatch(ARGV[7], '%d+') do
   local key = ARGV[6] .. id
   -- Only a build (which adds the sentinel, never removed) or a push during a rebuild creates
-  -- the key, so EXISTS answers "built or being rebuilt" more cheaply than ZSCORE on the sentinel.
-  -- A rebuild that died leaves entries without the sentinel: reads still rebuild it, and the
-  -- entries pushed meanwhile are real ones the rebuild keeps.
-  if redis.call('EXISTS', key) == 1 or redis.call('EXISTS', key .. ':rebuilding') == 1 then
+  -- the key, and Redis deletes an emptied sorted set, so a count above 0 answers "built or being
+  -- rebuilt" (more cheaply than ZSCORE on the sentinel) and is the size the trim needs: one call
+  -- for both. A rebuild that died leaves entries without the sentinel: reads still rebuild it,
+  -- and the entries pushed meanwhile are real ones the rebuild keeps.
+  local count = redis.call('ZCARD', key)
+  if count > 0 or redis.call('EXISTS', key .. ':rebuilding') == 1 then
     local repeated = false
     if retweet then
       for _, member in ipairs(redis.call('ZREVRANGE', key, 0, window)) do
@@ -47,8 +49,9 @@ for id in string.gmatch(ARGV[7], '%d+') do
       end
     end
     if not repeated then
-      added = added + redis.call('ZADD', key, ARGV[1], ARGV[2])
-      if redis.call('ZCARD', key) > size + 1 then
+      local new = redis.call('ZADD', key, ARGV[1], ARGV[2])
+      added = added + new
+      if count + new > size + 1 then
         redis.call('ZREMRANGEBYRANK', key, 1, -(size + 1))
       end
     end
