@@ -90,6 +90,7 @@ def _tune_garbage_collection() -> None:
 
 
 def worker(args: argparse.Namespace) -> None:
+    import uvloop
     from arq.worker import Worker
 
     from workers.settings import media_worker_options, worker_options
@@ -101,6 +102,9 @@ def worker(args: argparse.Namespace) -> None:
         start_http_server(settings.worker_metrics_port)
     print(f"Starling worker: consuming {args.queue} jobs", flush=True)
     options = media_worker_options if args.queue == "media" else worker_options
+    # The API runs on uvloop (uvicorn picks it); on asyncio's own loop the worker spent a
+    # quarter of a fan-out in its pure-Python socket transports. arq takes the current loop.
+    asyncio.set_event_loop(uvloop.new_event_loop())
     Worker(**options(settings)).run()
 
 
