@@ -19,6 +19,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -148,9 +149,11 @@ async def run(args: argparse.Namespace) -> None:
         await core.close()
 
 
-async def wait_drained(core: Core, deliveries: int) -> tuple[float, float]:
+async def wait_drained(
+    core: Core, deliveries: int, on_first_done: Callable[[], None] | None = None
+) -> tuple[float, float]:
     """Seconds from now until the first delivery finished and until none is pending and the
-    arq queue is empty."""
+    arq queue is empty. ``on_first_done`` is called when the first delivery is seen done."""
     started = time.monotonic()
     first_done: float | None = None
     while True:
@@ -158,6 +161,8 @@ async def wait_drained(core: Core, deliveries: int) -> tuple[float, float]:
         now = time.monotonic() - started
         if first_done is None and pending < deliveries:
             first_done = now
+            if on_first_done is not None:
+                on_first_done()
         if pending == 0 and await core.queue.zcard("arq:queue") == 0:
             return first_done or now, now
         await asyncio.sleep(0.1)
