@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+from redis.asyncio import Redis
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/starling_bench"
@@ -104,3 +105,9 @@ class Progress:
             if self.done >= self.total:
                 sys.stderr.write(f"  {now - self.started:6.1f}s\n")
             sys.stderr.flush()
+
+
+async def redis_cpu_seconds(redis: Redis) -> float:
+    """The Redis server's own CPU (user + system) so far: a bench takes the difference."""
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])

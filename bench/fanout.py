@@ -27,7 +27,13 @@ from urllib.parse import urlparse
 import asyncpg
 import psutil
 
-from bench.common import Progress, add_target_arguments, plain, sqlalchemy_url
+from bench.common import (
+    Progress,
+    add_target_arguments,
+    plain,
+    redis_cpu_seconds,
+    sqlalchemy_url,
+)
 from bench.pipeline import fresh_database, wait_drained
 from starling.config import Settings
 from starling.core import Core
@@ -105,15 +111,10 @@ async def _in_timelines(core: Core, tweet_ids: list[int], follower_ids: list[int
         return sum(score is not None for score in await pipe.execute())
 
 
-async def _redis_cpu(core: Core) -> float:
-    info = await core.redis.main.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
 async def _plain_zadd_cost(core: Core, follower_ids: list[int], writes: int) -> float:
     """Redis CPU microseconds per ZADD when the same timelines get plain pipelined ZADDs (no
     script, no checks): the floor for what a fan-out entry costs Redis with this data."""
-    before = await _redis_cpu(core)
+    before = await redis_cpu_seconds(core.redis.main)
     score = 2**52  # above every real id; removed again below
     done = 0
     while done < writes:
@@ -121,7 +122,7 @@ async def _plain_zadd_cost(core: Core, follower_ids: list[int], writes: int) -> 
             for follower_id in follower_ids[: writes - done]:
                 pipe.zadd(keys.home_timeline(follower_id), {f"probe:{done}": score})
             done += len(await pipe.execute())
-    cost = (await _redis_cpu(core) - before) * 1e6 / writes
+    cost = (await redis_cpu_seconds(core.redis.main) - before) * 1e6 / writes
     async with core.redis.main.pipeline(transaction=False) as pipe:
         for follower_id in follower_ids:
             pipe.zremrangebyscore(keys.home_timeline(follower_id), score, score)
@@ -205,7 +206,7 @@ async def run(args: argparse.Namespace) -> None:
             STARLING_REDIS_URL=args.redis_url,
             STARLING_CELEBRITY_FOLLOWER_THRESHOLD=str(settings.celebrity_follower_threshold),
         )
-        redis_cpu_before = await _redis_cpu(core)
+        redis_cpu_before = await redis_cpu_seconds(core.redis.main)
         worker = await asyncio.create_subprocess_exec(
             str(STARLING), "worker", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -218,7 +219,7 @@ async def run(args: argparse.Namespace) -> None:
                 core, deliveries, lambda: cpu_at_first.append(sum(process.cpu_times()[:2]))
             )
             cpu = sum(process.cpu_times()[:2])
-            redis_cpu = await _redis_cpu(core) - redis_cpu_before
+            redis_cpu = await redis_cpu_seconds(core.redis.main) - redis_cpu_before
         finally:
             worker.terminate()
             await asyncio.wait_for(worker.wait(), timeout=30)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bench.common import redis_cpu_seconds
 from starling.storage.timelines import _PUSH
 
 BATCH = 5_000
@@ -38,11 +39,6 @@ def _script_at(revision: str) -> str:
     if found is None:
         raise SystemExit(f"no _PUSH script in starling/storage/timelines.py at {revision}")
     return found.group(1)
-
-
-async def _cpu_seconds(redis: aioredis.Redis) -> float:
-    info = await redis.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -65,7 +61,7 @@ async def run(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             for name, source in scripts.items():
                 push = redis.register_script(source)
-                before = await _cpu_seconds(redis)
+                before = await redis_cpu_seconds(redis)
                 written = 0
                 for _ in range(4):
                     tweet += 1
@@ -73,7 +69,7 @@ async def run(args: argparse.Namespace) -> None:
                         written += int(
                             await push(args=[tweet, tweet, "0", SIZE, 40, "bench:tl:", batch])
                         )
-                costs[name].append((await _cpu_seconds(redis) - before) * 1e6 / written)
+                costs[name].append((await redis_cpu_seconds(redis) - before) * 1e6 / written)
             print(" | ".join(f"{name}: {c[-1]:.2f} us" for name, c in costs.items()), flush=True)
         base, this = costs[args.base], costs["this checkout"]
         lower = sum(t < b for b, t in zip(base, this, strict=True))
